@@ -1,0 +1,129 @@
+"""Reading configuration from the environment.
+
+Every helper fails loudly with ImproperlyConfigured naming the variable, so a typo in
+production stops the process at start-up instead of running with a silent default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str = "") -> str:
+    """A string from NAME, or from the file named by NAME_FILE (Docker secrets)."""
+    file_path = os.environ.get(f"{name}_FILE")
+    if file_path:
+        try:
+            return Path(file_path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {file_path!r} ({exc.strerror})") from exc
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no, on/off), got {raw!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def database_config(url: str, *, base_dir: Path) -> dict[str, Any]:
+    """The default database: PostgreSQL from DATABASE_URL, else an SQLite file."""
+    if not url:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": base_dir / "db.sqlite3"}
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must be a postgres:// or postgresql:// URL, got scheme of {url.split(':', 1)[0]!r}"
+        )
+    import dj_database_url
+
+    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    if not config.get("NAME"):
+        raise ImproperlyConfigured("DATABASE_URL must name a database (…/DBNAME)")
+    return config
+
+
+def validate_redis_url(url: str) -> str:
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"REDIS_URL must be a redis://, rediss:// or unix:// URL, got {url!r}")
+    return url
+
+
+def channel_layers(redis_url: str) -> dict[str, Any]:
+    """channels_redis when Redis is configured; in-memory for the single-process default."""
+    if not redis_url:
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis_url], "prefix": "inbox"},
+        }
+    }
+
+
+def celery_config(redis_url: str, *, eager: bool | None = None) -> dict[str, Any]:
+    """Celery on Redis when configured; otherwise tasks run eagerly in-process."""
+    run_eagerly = (not redis_url) if eager is None else eager
+    return {
+        "broker_url": redis_url or "memory://",
+        "result_backend": None,
+        "task_always_eager": run_eagerly,
+        "task_eager_propagates": run_eagerly,
+    }
+
+
+_API_VERSION = re.compile(r"^v\d+\.\d+$")
+
+
+def validate_api_version(value: str) -> str:
+    if not _API_VERSION.match(value):
+        raise ImproperlyConfigured(f"WHATSAPP_API_VERSION must look like v26.0, got {value!r}")
+    return value
+
+
+def validate_base_url(name: str, value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"{name} must be an http:// or https:// URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def dev_secret_key(base_dir: Path) -> str:
+    """A per-checkout secret for development, generated once and kept out of git."""
+    path = base_dir / ".dev-secret"
+    if path.exists():
+        return path.read_text().strip()
+    from django.core.management.utils import get_random_secret_key
+
+    secret = get_random_secret_key()
+    path.write_text(secret)
+    return secret

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from config.api import api
+from inbox import views as inbox_views
+
+urlpatterns = [
+    path("", inbox_views.home, name="home"),
+    path("healthz", inbox_views.healthz, name="healthz"),
+    path("login/", inbox_views.LoginView.as_view(), name="login"),
+    path("logout/", inbox_views.LogoutView.as_view(), name="logout"),
+    path("settings/", inbox_views.user_settings, name="user-settings"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("inbox/", include("inbox.urls")),
+    path("templates/", include("templates_app.urls")),
+    path("billing/", include("billing.urls")),
+    path("webhooks/", include("webhooks.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,208 @@
+"""Business numbers, contacts, conversation threads and their messages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from conversations import window
+
+
+class BusinessNumber(models.Model):
+    """One WhatsApp business phone number (an inbox); Meta routes webhooks by phone_number_id."""
+
+    phone_number_id = models.CharField(_("phone number id"), max_length=64, unique=True)
+    display_phone_number = models.CharField(_("display number"), max_length=32)
+    waba_id = models.CharField(_("WhatsApp Business Account id"), max_length=64)
+    name = models.CharField(_("name"), max_length=100, blank=True, default="")
+    # Agents who work this number's inbox. Admins see every number regardless.
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="business_numbers")
+    # Set when Meta answers with a channel-stopping error (190, 368, 131031, 131042).
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stopped_reason = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_phone_number"]
+
+    def __str__(self) -> str:
+        return self.name or f"+{self.display_phone_number.lstrip('+')}"
+
+
+class Contact(models.Model):
+    """A customer as Meta identifies them: the business-scoped user id and/or the phone number."""
+
+    class OptOutSource(models.TextChoices):
+        KEYWORD = "keyword", _("customer wrote a stop keyword")
+        PREFERENCES = "preferences", _("customer stopped marketing in WhatsApp")
+        META_ERROR = "meta_error", _("Meta refused marketing (131050)")
+        AGENT = "agent", _("set by an agent")
+
+    wa_id = models.CharField(_("WhatsApp number"), max_length=32, blank=True, default="")
+    user_id = models.CharField(_("business-scoped user id"), max_length=128, blank=True, default="")
+    username = models.CharField(max_length=100, blank=True, default="")
+    profile_name = models.CharField(_("name"), max_length=255, blank=True, default="")
+    # ISO 3166 region of the number's country calling code (phonenumbers); empty when unknown.
+    market = models.CharField(_("market"), max_length=2, blank=True, default="")
+    marketing_opted_out_at = models.DateTimeField(null=True, blank=True)
+    marketing_opt_out_source = models.CharField(max_length=20, choices=OptOutSource.choices, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wa_id"], condition=~Q(wa_id=""), name="conversations_contact_wa_id_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["user_id"], condition=~Q(user_id=""), name="conversations_contact_user_id_unique"
+            ),
+            models.CheckConstraint(condition=~Q(wa_id="") | ~Q(user_id=""), name="conversations_contact_has_identity"),
+        ]
+
+    def __str__(self) -> str:
+        return self.profile_name or (f"+{self.wa_id}" if self.wa_id else self.user_id)
+
+    @property
+    def marketing_opted_out(self) -> bool:
+        return self.marketing_opted_out_at is not None
+
+
+class Conversation(models.Model):
+    """The thread between one business number and one customer; reopened, never duplicated."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        PENDING = "pending", _("Pending")
+        SNOOZED = "snoozed", _("Snoozed")
+        RESOLVED = "resolved", _("Resolved")
+
+    number = models.ForeignKey(BusinessNumber, on_delete=models.PROTECT, related_name="conversations")
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="conversations")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_conversations",
+    )
+    # Meta's timestamp of the customer's latest message: the customer service window runs from here.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # Set when Meta refuses a free-form send with 131047: the window is closed whatever we computed.
+    window_closed_at = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    unread_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["number", "contact"], name="conversations_conversation_one_per_pair"),
+            models.CheckConstraint(
+                condition=~Q(status="snoozed") | Q(snoozed_until__isnull=False),
+                name="conversations_conversation_snooze_has_until",
+            ),
+        ]
+        indexes = [
+            # The inbox list: a number's threads, newest activity first, keyset on (last_message_at, id).
+            models.Index(fields=["number", "-last_message_at", "-id"], name="conv_number_recent_idx"),
+            # "My conversations" and the assignee filter.
+            models.Index(fields=["assignee", "-last_message_at", "-id"], name="conv_assignee_recent_idx"),
+            # Waking snoozed threads (a periodic task scans only snoozed rows).
+            models.Index(fields=["snoozed_until"], condition=Q(status="snoozed"), name="conv_snoozed_until_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} ↔ {self.number}"
+
+    def window_expires_at(self) -> datetime | None:
+        return window.expires_at(self.last_inbound_at, closed_at=self.window_closed_at)
+
+    def window_open(self, at: datetime) -> bool:
+        return window.is_open(self.last_inbound_at, at, closed_at=self.window_closed_at)
+
+
+class Message(models.Model):
+    """One message in a thread: inbound from the customer, outbound from us, or a private note."""
+
+    class Direction(models.TextChoices):
+        IN = "in", _("from customer")
+        OUT = "out", _("to customer")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        NOTE = "note", _("Private note")
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        READ = "read", _("Read")
+        PLAYED = "played", _("Played")
+        FAILED = "failed", _("Failed")
+
+    class MediaState(models.TextChoices):
+        NONE = "", _("No media")
+        PENDING = "pending", _("Downloading")
+        STORED = "stored", _("Stored")
+        FAILED = "failed", _("Download failed")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    # Meta's message type (text, image, template, reaction, …); "note" for private notes.
+    type = models.CharField(max_length=32, default="text")
+    text = models.TextField(blank=True, default="")
+    # The message part as Meta sent it (inbound), or as we sent it (outbound).
+    payload = models.JSONField(default=dict, blank=True)
+    wamid = models.CharField(max_length=255, null=True, blank=True)
+    # Chosen by the sender (browser or API) so a retried send never creates a second message.
+    client_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sent_messages"
+    )
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    # The wamid the customer quoted or tapped (context.id), kept even if we do not have that message.
+    context_wamid = models.CharField(max_length=255, blank=True, default="")
+    template_name = models.CharField(max_length=512, blank=True, default="")
+    template_language = models.CharField(max_length=16, blank=True, default="")
+    template_parameters = models.JSONField(default=dict, blank=True)
+    # Inbound: Meta's timestamp. Outbound: when each status step happened (Meta's timestamps).
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=255, blank=True, default="")
+    error_details = models.TextField(blank=True, default="")
+    media_id = models.CharField(max_length=255, blank=True, default="")
+    media_mime_type = models.CharField(max_length=255, blank=True, default="")
+    media_filename = models.CharField(max_length=255, blank=True, default="")
+    media_file = models.FileField(upload_to="media/%Y/%m/", blank=True, default="")
+    media_state = models.CharField(max_length=10, choices=MediaState.choices, blank=True, default="")
+    media_error = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["wamid"], name="conversations_message_wamid_unique"),
+            models.UniqueConstraint(fields=["sender", "client_id"], name="conversations_message_client_id_unique"),
+            models.CheckConstraint(
+                condition=Q(direction="out") | Q(template_name=""), name="conversations_message_inbound_no_template"
+            ),
+        ]
+        indexes = [
+            # A thread's messages in order, keyset on (created_at, id).
+            models.Index(fields=["conversation", "created_at", "id"], name="msg_thread_order_idx"),
+            # Outbound work not yet handed to Meta (the delivery task claims these).
+            models.Index(fields=["created_at"], condition=Q(status="queued"), name="msg_queued_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.type} {self.wamid or self.pk}"

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class InboxConfig(AppConfig):
+    name = "inbox"
+    verbose_name = "Inbox"
+
+    def ready(self) -> None:
+        from config import checks  # noqa: F401  (registers the start-up checks)
+
+        # The groups come from a data migration; this keeps them in step with inbox/roles.py
+        # afterwards, and recreates them after a flush (which empties every table).
+        post_migrate.connect(_sync_roles, sender=self, dispatch_uid="inbox.sync_roles")
+
+
+def _sync_roles(sender, using="default", **kwargs) -> None:
+    from inbox.roles import sync_role_groups
+
+    sync_role_groups(using=using)

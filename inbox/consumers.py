@@ -1,0 +1,40 @@
+"""The agents' live channel: translates group events into frames for the browser."""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from inbox import groups
+from inbox.roles import perm
+
+# Close code for "not signed in / not allowed" (4000-4999 are free for applications).
+CLOSE_UNAUTHORIZED = 4401
+
+
+class InboxConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not await self._may_work_inbox(user):
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        self.joined = await self._groups_for(user)
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def inbox_event(self, event: dict) -> None:
+        """A high-level event from conversations.events; forwarded as JSON."""
+        await self.send_json(event["payload"])
+
+    @database_sync_to_async
+    def _may_work_inbox(self, user) -> bool:
+        return user.has_perm(perm("work_inbox"))
+
+    @database_sync_to_async
+    def _groups_for(self, user) -> list[str]:
+        return groups.for_user(user)

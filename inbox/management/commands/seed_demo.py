@@ -1,0 +1,42 @@
+"""A demo to click through: numbers, users of each role, contacts and chats.
+
+Safe to run again: it updates what is there instead of duplicating it.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from conversations.services_numbers import business_number_add
+from inbox.services import user_create_or_update
+
+DEMO_NUMBERS = [
+    # phone_number_id, display number, WABA id, name
+    ("100000000000001", "+49 30 1234567", "200000000000001", "Support DE"),
+    ("100000000000002", "+44 20 7946 0000", "200000000000001", "Support UK"),
+]
+
+DEMO_USERS = [
+    # username, role, password, numbers (phone_number_ids; empty = all)
+    ("agent", "agent", "agent-demo-2026", ["100000000000001"]),
+    ("admin", "admin", "admin-demo-2026", []),
+    ("finance", "finance", "finance-demo-2026", []),
+]
+
+
+class Command(BaseCommand):
+    help = "Fill the database with demo numbers, users, contacts and chats (idempotent)."
+
+    def handle(self, *args, **options):
+        for phone_number_id, display, waba_id, name in DEMO_NUMBERS:
+            business_number_add(
+                phone_number_id=phone_number_id, display_phone_number=display, waba_id=waba_id, name=name
+            )
+        for username, role, password, numbers in DEMO_USERS:
+            user_create_or_update(username=username, role=role, password=password, number_ids=numbers)
+        from conversations.demo import seed_conversations
+
+        seed_conversations(stdout=self.stdout)
+        self.stdout.write(self.style.SUCCESS("Demo data is ready. Sign in at http://127.0.0.1:8000/login/ as:"))
+        for username, role, password, _numbers in DEMO_USERS:
+            self.stdout.write(f"  {role:8} {username} / {password}")

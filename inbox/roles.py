@@ -1,0 +1,74 @@
+"""The three roles, as Django groups, and what each may do.
+
+Roles are groups so that Django's admin shows and edits them; the permissions live on
+`inbox.Capability` (a table-less model) so they do not depend on which apps have models.
+The data migration `inbox/migrations/0002_roles.py` creates the groups from this table.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+AGENT = "agent"
+ADMIN = "admin"
+FINANCE = "finance"
+ROLES = (AGENT, ADMIN, FINANCE)
+
+# codename -> description, all on inbox.Capability
+CAPABILITIES = {
+    "work_inbox": "Can read and answer customer conversations",
+    "manage_templates": "Can write and approve notification templates",
+    "manage_numbers": "Can manage business numbers",
+    "manage_users": "Can manage users and API tokens",
+    "view_billing": "Can see costs and export billing",
+    "send_notifications": "Can send template notifications through the API",
+}
+
+ROLE_CAPABILITIES = {
+    AGENT: ["work_inbox", "send_notifications"],
+    ADMIN: ["work_inbox", "send_notifications", "manage_templates", "manage_numbers", "manage_users", "view_billing"],
+    FINANCE: ["view_billing"],
+}
+
+
+def perm(codename: str) -> str:
+    return f"inbox.{codename}"
+
+
+def role_of(user: AbstractBaseUser | AnonymousUser) -> str | None:
+    """The user's role name; superusers count as admins."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return ADMIN
+    names = {g.name for g in user.groups.all()}
+    for role in (ADMIN, AGENT, FINANCE):
+        if role in names:
+            return role
+    return None
+
+
+def landing_url_name(user) -> str:
+    """Where a user lands after signing in: each role on its own page."""
+    role = role_of(user)
+    if role == ADMIN:
+        return "templates_app:index"
+    if role == FINANCE:
+        return "billing:index"
+    return "inbox:index"
+
+
+def sync_role_groups(using: str = "default") -> None:
+    """Make the groups and their permissions match ROLE_CAPABILITIES (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    content_type, _ = ContentType.objects.db_manager(using).get_or_create(app_label="inbox", model="capability")
+    permissions = {}
+    for codename, name in CAPABILITIES.items():
+        permissions[codename], _ = Permission.objects.db_manager(using).get_or_create(
+            content_type=content_type, codename=codename, defaults={"name": name}
+        )
+    for role, codenames in ROLE_CAPABILITIES.items():
+        group, _ = Group.objects.db_manager(using).get_or_create(name=role)
+        group.permissions.set([permissions[c] for c in codenames])

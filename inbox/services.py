@@ -1,0 +1,78 @@
+"""Writes for users, roles and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from inbox.models import ApiToken, UserProfile, hash_token
+from inbox.roles import ROLES
+
+User = get_user_model()
+
+
+class UnknownRole(ValueError):
+    pass
+
+
+class UnknownNumber(ValueError):
+    pass
+
+
+@transaction.atomic
+def user_create_or_update(
+    *, username: str, role: str, password: str | None = None, number_ids: list[str] | None = None
+) -> User:
+    """Create the user (or update an existing one) and make `role` their only role.
+
+    An agent works the inboxes of the numbers named by phone_number_id; of all numbers
+    (present and future) when none are named.
+    """
+    if role not in ROLES:
+        raise UnknownRole(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    user, created = User.objects.get_or_create(username=username)
+    if password:
+        user.set_password(password)
+    elif created:
+        user.set_unusable_password()
+    user.is_staff = role == "admin"  # admins may use /admin/ for numbers and users
+    user.save()
+    user.groups.set([Group.objects.get(name=role)])
+    from conversations.models import BusinessNumber
+
+    numbers = list(BusinessNumber.objects.filter(phone_number_id__in=number_ids or []))
+    missing = set(number_ids or []) - {n.phone_number_id for n in numbers}
+    if missing:
+        raise UnknownNumber(f"no business number with phone_number_id {', '.join(sorted(missing))}")
+    user.business_numbers.set(numbers)
+    profile, _ = UserProfile.objects.get_or_create(user=user)
+    profile.all_numbers = not numbers
+    profile.save(update_fields=["all_numbers"])
+    return user
+
+
+def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """A new token; the raw value is returned once and never stored."""
+    raw = ApiToken.generate()
+    token = ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), key_prefix=raw[:12])
+    return token, raw
+
+
+def api_token_authenticate(*, raw: str, now: datetime) -> User | None:
+    """The active user behind a raw bearer token, or None."""
+    if not raw:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    # Record use at most once a minute: a busy integration should not write on every call.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

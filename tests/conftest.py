@@ -1,0 +1,72 @@
+"""Personas and shared fixtures. The suite runs on the real PostgreSQL and Redis (see Makefile)."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from conversations.services_numbers import business_number_add
+from inbox.services import user_create_or_update
+
+PASSWORD = "correct-horse-battery"
+
+
+def pytest_sessionstart(session):
+    # The suite is about the real services; refuse to run silently on the embedded default.
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or not settings.REDIS_URL:
+        pytest.exit("Run the tests with DATABASE_URL (PostgreSQL) and REDIS_URL set: use `make test`.", returncode=2)
+
+
+@pytest.fixture(autouse=True)
+def _settings_for_tests(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture
+def number(db):
+    return business_number_add(
+        phone_number_id="106540352242922",
+        display_phone_number="+49 30 1234567",
+        waba_id="102290129340398",
+        name="Support DE",
+    )
+
+
+@pytest.fixture
+def other_number(db):
+    return business_number_add(
+        phone_number_id="106540352242999",
+        display_phone_number="+44 20 7946 0000",
+        waba_id="102290129340398",
+        name="Support UK",
+    )
+
+
+@pytest.fixture
+def agent(number):
+    return user_create_or_update(username="alice", role="agent", password=PASSWORD, number_ids=[number.phone_number_id])
+
+
+@pytest.fixture
+def teammate(number):
+    return user_create_or_update(username="bob", role="agent", password=PASSWORD, number_ids=[number.phone_number_id])
+
+
+@pytest.fixture
+def outsider(other_number):
+    """An agent of another number: must not see `number`'s conversations."""
+    return user_create_or_update(
+        username="oscar", role="agent", password=PASSWORD, number_ids=[other_number.phone_number_id]
+    )
+
+
+@pytest.fixture
+def admin_user(db):
+    return user_create_or_update(username="ada", role="admin", password=PASSWORD)
+
+
+@pytest.fixture
+def finance(db):
+    return user_create_or_update(username="fiona", role="finance", password=PASSWORD)

@@ -1,0 +1,73 @@
+"""The /ws/inbox/ socket through the real ASGI stack and the real channels_redis layer."""
+
+from __future__ import annotations
+
+import pytest
+from channels.layers import get_channel_layer
+from channels.testing.websocket import WebsocketCommunicator
+from django.conf import settings
+
+from config.asgi import application
+from inbox import groups
+
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+def session_cookie(client, user) -> tuple[bytes, bytes]:
+    client.force_login(user)
+    return (b"cookie", f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode())
+
+
+def test_the_channel_layer_is_channels_redis():
+    assert type(get_channel_layer()).__name__ == "RedisChannelLayer"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_without_a_session_is_refused():
+    communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=[ORIGIN])
+    connected, code = await communicator.connect()
+    assert not connected
+    assert code == 4401
+    await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_from_a_foreign_origin_is_refused(client, agent):
+    from asgiref.sync import sync_to_async
+
+    cookie = await sync_to_async(session_cookie)(client, agent)
+    communicator = WebsocketCommunicator(
+        application, "/ws/inbox/", headers=[(b"origin", b"https://evil.example"), cookie]
+    )
+    connected, _ = await communicator.connect()
+    assert not connected
+    await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_finance_may_not_open_the_inbox_socket(client, finance):
+    from asgiref.sync import sync_to_async
+
+    cookie = await sync_to_async(session_cookie)(client, finance)
+    communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=[ORIGIN, cookie])
+    connected, code = await communicator.connect()
+    assert not connected
+    assert code == 4401
+    await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_signed_in_agent_connects_and_hears_their_numbers_events(client, agent, number):
+    from asgiref.sync import sync_to_async
+
+    cookie = await sync_to_async(session_cookie)(client, agent)
+    communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=[ORIGIN, cookie])
+    connected, _ = await communicator.connect()
+    assert connected
+    layer = get_channel_layer()
+    payload = {"type": "message.new", "conversation_id": 1, "message_id": 2}
+    await layer.group_send(groups.number(number.pk), {"type": "inbox.event", "payload": payload})
+    assert await communicator.receive_json_from(timeout=5) == payload
+    await layer.group_send(groups.agent(agent.pk), {"type": "inbox.event", "payload": {"type": "ping"}})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "ping"}
+    await communicator.disconnect()

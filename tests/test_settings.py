@@ -1,0 +1,105 @@
+"""Settings come from the environment; each switch and each bad value is checked in a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config import env
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = (
+    "import json, django; from django.conf import settings; django.setup();"
+    "print(json.dumps({'db': settings.DATABASES['default']['ENGINE'],"
+    " 'db_name': str(settings.DATABASES['default']['NAME']),"
+    " 'layer': settings.CHANNEL_LAYERS['default']['BACKEND'],"
+    " 'eager': settings.CELERY_TASK_ALWAYS_EAGER, 'broker': settings.CELERY_BROKER_URL,"
+    " 'debug': settings.DEBUG}))"
+)
+
+
+def run_settings(**overrides: str) -> subprocess.CompletedProcess:
+    names = (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DEBUG",
+        "SECRET_KEY",
+        "WHATSAPP_APP_SECRET",
+        "WHATSAPP_VERIFY_TOKEN",
+        "ALLOWED_HOSTS",
+        "CELERY_TASK_ALWAYS_EAGER",
+        "WHATSAPP_API_VERSION",
+        "WHATSAPP_GRAPH_URL",
+    )
+    environ = {k: v for k, v in os.environ.items() if k not in names}
+    environ.update(overrides, DJANGO_SETTINGS_MODULE="config.settings")
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
+    )
+
+
+def probe(**overrides: str) -> dict:
+    result = run_settings(**overrides)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_no_environment_gives_the_embedded_default():
+    seen = probe()
+    assert seen["db"] == "django.db.backends.sqlite3"
+    assert seen["db_name"].endswith("db.sqlite3")
+    assert seen["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert seen["eager"] is True
+    assert seen["debug"] is True
+
+
+def test_database_url_switches_to_postgresql():
+    seen = probe(DATABASE_URL="postgres://postgres@127.0.0.1:5432/inbox_example")
+    assert seen["db"] == "django.db.backends.postgresql"
+    assert seen["db_name"] == "inbox_example"
+
+
+def test_redis_url_switches_channel_layer_and_celery():
+    seen = probe(REDIS_URL="redis://127.0.0.1:6379/3")
+    assert seen["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert seen["eager"] is False
+    assert seen["broker"] == "redis://127.0.0.1:6379/3"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("DATABASE_URL", "mysql://root@localhost/x"),
+        ("REDIS_URL", "localhost:6379"),
+        ("WHATSAPP_API_VERSION", "26"),
+        ("WHATSAPP_GRAPH_URL", "graph.facebook.com"),
+    ],
+)
+def test_bad_values_fail_at_start_naming_the_variable(name, value):
+    result = run_settings(**{name: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert name in result.stderr
+
+
+def test_env_bool_accepts_the_usual_spellings(monkeypatch):
+    for raw, expected in [("1", True), ("yes", True), ("ON", True), ("0", False), ("no", False), ("false", False)]:
+        monkeypatch.setenv("SOME_FLAG", raw)
+        assert env.env_bool("SOME_FLAG", default=not expected) is expected
+
+
+def test_env_str_reads_docker_secret_files(monkeypatch, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("from-a-file\n")
+    monkeypatch.setenv("SOME_SECRET_FILE", str(secret))
+    assert env.env_str("SOME_SECRET") == "from-a-file"
+    monkeypatch.setenv("SOME_SECRET_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ImproperlyConfigured, match="SOME_SECRET_FILE"):
+        env.env_str("SOME_SECRET")
