@@ -17,6 +17,6 @@ if $bin/python manage.py help simulator >/dev/null 2>&1; then
   echo "Simulator (the fake Cloud API and the customer phone page): http://127.0.0.1:$sim_port/"
 fi
 echo "Inbox: http://127.0.0.1:$port/login/"
-$bin/uvicorn config.asgi:application --host 127.0.0.1 --port "$port" &
+$bin/uvicorn config.asgi:application --host 127.0.0.1 --port "$port" --lifespan off &
 pids+=($!)
 wait -n "${pids[@]}"
