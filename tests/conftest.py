@@ -17,6 +17,12 @@ def pytest_sessionstart(session):
         pytest.exit("Run the tests with DATABASE_URL (PostgreSQL) and REDIS_URL set: use `make test`.", returncode=2)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's sync API keeps an event loop alive in the main thread
+    for the rest of the session, which would break the asyncio tests collected after it."""
+    items.sort(key=lambda item: "/e2e/" in str(item.path))
+
+
 @pytest.fixture(autouse=True)
 def _settings_for_tests(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
