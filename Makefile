@@ -11,7 +11,7 @@ SIMULATOR_PORT ?= 8001
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whatsapp_inbox
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help venv run test lint fmt worker beat bench migrate
+.PHONY: help venv run test lint fmt worker beat bench migrate messages
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -52,3 +52,7 @@ beat: venv ## Celery beat, the periodic tasks (needs REDIS_URL)
 
 bench: venv ## load and scale scenarios in bench/ (not tests)
 	$(BIN)/python bench/run.py
+
+messages: venv ## refresh locale/de (.po) and compile it (.mo); needs gettext. Commit both files.
+	$(BIN)/python manage.py makemessages -l de --ignore=.venv --ignore=staticfiles --ignore=tests --ignore=bench
+	$(BIN)/python manage.py compilemessages --ignore=.venv

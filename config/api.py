@@ -58,3 +58,7 @@ def _http_error(request, exc: HttpError):
 from inbox.api import router as me_router  # noqa: E402
 
 api.add_router("", me_router)
+
+from conversations.api import router as conversations_router  # noqa: E402
+
+api.add_router("", conversations_router)

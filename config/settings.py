@@ -100,6 +100,11 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Snoozed conversations reopen when their time comes (conversations.tasks).
+CELERY_BEAT_SCHEDULE["conversations-wake-snoozed"] = {
+    "task": "conversations.tasks.conversations_wake_snoozed",
+    "schedule": 60.0,
+}
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -151,9 +156,19 @@ WHATSAPP_GRAPH_URL = env.validate_base_url(
 )
 WHATSAPP_API_VERSION = env.validate_api_version(env.env_str("WHATSAPP_API_VERSION", "v26.0"))
 WHATSAPP_HTTP_TIMEOUT = env.env_int("WHATSAPP_HTTP_TIMEOUT", 10)
+# Inbound media larger than this is not downloaded (Meta itself refuses over 100 MB).
+WHATSAPP_MEDIA_MAX_BYTES = env.env_int("WHATSAPP_MEDIA_MAX_BYTES", 100 * 1024 * 1024)
 # Meta may batch up to 1000 updates; bodies reach 3 MB.
 WEBHOOK_MAX_BODY_BYTES = env.env_int("WEBHOOK_MAX_BODY_BYTES", 3 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES + 1024
+# A customer message that is only one of these words (any case, punctuation ignored) opts the
+# contact out of marketing; so does a quick-reply button with one of the button payloads/titles.
+CONVERSATIONS_OPT_OUT_KEYWORDS = env.env_list(
+    "CONVERSATIONS_OPT_OUT_KEYWORDS", ["STOP", "STOPP", "ABMELDEN", "UNSUBSCRIBE", "PARAR", "SAIR"]
+)
+CONVERSATIONS_OPT_OUT_BUTTONS = env.env_list(
+    "CONVERSATIONS_OPT_OUT_BUTTONS", ["STOP_PROMO", "STOP_PROMOTIONS", "Stop promotions", "Werbung stoppen"]
+)
 
 LOGGING = {
     "version": 1,

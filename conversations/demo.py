@@ -1,7 +1,164 @@
-"""Demo contacts and chats for seed_demo."""
+"""Demo contacts and chats for seed_demo (idempotent: fixed wamids, get-or-create everywhere).
+
+Customer messages go through the real receive service, so the threads, windows, opt-outs
+and unread counts are what a webhook would have produced. Our replies are stored as already
+handed to Meta (no task runs, nothing is sent to the simulator while seeding).
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from conversations import services
+from conversations.models import BusinessNumber, Conversation, Message
+from whatsapp.schemas import ContactProfile, InboundMessage
+
+CANNED = {
+    "danke": "Vielen Dank für Ihre Nachricht! Wir melden uns in Kürze.",
+    "thanks": "Thanks for your message! We'll get back to you shortly.",
+    "tracking": "Ihre Sendungsnummer finden Sie in der Versandbestätigung per E-Mail.",
+}
+
+# key, number name, wa_id, profile name, [(hours ago, from customer?, text)], state
+CHATS = [
+    (
+        "de-open",
+        "Support DE",
+        "4915112345678",
+        "Jana Schmidt",
+        [
+            (3, True, "Hallo, wo ist meine Bestellung 4711?"),
+            (2.5, False, "Hallo Jana, wir sehen nach!"),
+            (1, True, "Danke, ich warte."),
+        ],
+        {"labels": ["Bestellung"], "assign": True},
+    ),
+    (
+        "de-closed",
+        "Support DE",
+        "4917612345670",
+        "Max Müller",
+        [(30, True, "Kann ich meine Rechnung als PDF bekommen?"), (29, False, "Natürlich, ich schicke sie Ihnen.")],
+        {"labels": ["Rechnung"]},
+    ),
+    (
+        "de-resolved",
+        "Support DE",
+        "4930901820",
+        "Erika Mustermann",
+        [(50, True, "Danke für die schnelle Hilfe!"), (49, False, "Gern geschehen!")],
+        {"status": "resolved"},
+    ),
+    (
+        "de-optout",
+        "Support DE",
+        "4915298765432",
+        "Paul Becker",
+        [(5, True, "Bitte keine Werbung mehr"), (4.9, True, "Abmelden!")],
+        {},
+    ),
+    (
+        "br-snoozed",
+        "Support DE",
+        "5511987654321",
+        "Ana Souza",
+        [(2, True, "Olá, vocês entregam no Brasil?")],
+        {"status": "snoozed", "labels": ["International"]},
+    ),
+    (
+        "gb-failed",
+        "Support UK",
+        "447700900123",
+        "Oliver Twist",
+        [(6, True, "Hi, can I change my delivery address?"), (5.5, False, "Sure, what is the new address?")],
+        {"failed": True, "note": "Customer called as well, address is in the CRM."},
+    ),
+    (
+        "us-open",
+        "Support UK",
+        "14155550123",
+        "Emily Johnson",
+        [(0.5, True, "Do you ship to California?")],
+        {"labels": ["VIP"]},
+    ),
+]
+
+
+@transaction.atomic
 def seed_conversations(*, stdout) -> None:
-    """Extended by the conversations work; the foundation seeds no chats yet."""
+    now = timezone.now()
+    numbers = {n.name: n for n in BusinessNumber.objects.all()}
+    agent = get_user_model().objects.filter(username="agent").first()
+    for shortcut, text in CANNED.items():
+        services.canned_response_save(shortcut=shortcut, text=text)
+    created = 0
+    for key, number_name, wa_id, name, lines, state in CHATS:
+        number = numbers.get(number_name) or next(iter(numbers.values()), None)
+        if number is None:
+            stdout.write("No business numbers; skipping demo chats.")
+            return
+        conversation = None
+        for index, (hours_ago, inbound, text) in enumerate(lines):
+            at = now - timedelta(hours=hours_ago)
+            wamid = f"wamid.DEMO-{key}-{index}"
+            if inbound:
+                message = services.inbound_message_receive(
+                    number=number,
+                    message=InboundMessage(
+                        id=wamid,
+                        from_wa_id=wa_id,
+                        timestamp=at,
+                        type="text",
+                        text=text,
+                        raw={"type": "text", "text": {"body": text}},
+                    ),
+                    profile=ContactProfile(wa_id=wa_id, name=name),
+                )
+                if message is not None:
+                    created += 1
+                    conversation = message.conversation
+            else:
+                conversation = conversation or Conversation.objects.get(number=number, contact__wa_id=wa_id)
+                failed = state.get("failed") and index == len(lines) - 1
+                _, made = Message.objects.get_or_create(
+                    wamid=wamid,
+                    defaults={
+                        "conversation": conversation,
+                        "direction": Message.Direction.OUT,
+                        "type": "text",
+                        "text": text,
+                        "sender": agent,
+                        "status": Message.Status.FAILED if failed else Message.Status.READ,
+                        "sent_at": at,
+                        "delivered_at": None if failed else at + timedelta(seconds=5),
+                        "read_at": None if failed else at + timedelta(minutes=2),
+                        "failed_at": at + timedelta(seconds=3) if failed else None,
+                        "error_code": 131026 if failed else None,
+                        "error_title": "Message undeliverable" if failed else "",
+                        "error_details": "Unable to deliver message." if failed else "",
+                    },
+                )
+                created += int(made)
+        if conversation is None:
+            conversation = Conversation.objects.get(number=number, contact__wa_id=wa_id)
+        conversation.refresh_from_db()
+        Conversation.objects.filter(pk=conversation.pk).update(
+            last_message_at=now - timedelta(hours=min(h for h, _i, _t in lines))
+        )
+        for label in state.get("labels", []):
+            services.conversation_label_add(conversation=conversation, name=label, by=agent)
+        if state.get("assign") and agent is not None and conversation.assignee_id is None:
+            services.conversation_assign(conversation=conversation, assignee=agent, by=agent)
+        if state.get("status") == "resolved":
+            services.conversation_status_set(conversation=conversation, status="resolved", by=agent, now=now)
+        elif state.get("status") == "snoozed" and conversation.status != "snoozed":
+            services.conversation_status_set(
+                conversation=conversation, status="snoozed", by=agent, snooze_until=now + timedelta(days=1), now=now
+            )
+        if state.get("note") and not conversation.messages.filter(type="note").exists():
+            services.note_add(conversation=conversation, author=agent, text=state["note"])
+    stdout.write(f"Demo chats: {len(CHATS)} threads, {created} new messages, {len(CANNED)} canned responses.")

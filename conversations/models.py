@@ -99,6 +99,7 @@ class Conversation(models.Model):
     window_closed_at = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
     unread_count = models.PositiveIntegerField(default=0)
+    labels = models.ManyToManyField("Label", blank=True, related_name="conversations")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -177,6 +178,7 @@ class Message(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    played_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     error_code = models.IntegerField(null=True, blank=True)
     error_title = models.CharField(max_length=255, blank=True, default="")
@@ -206,3 +208,31 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.type} {self.wamid or self.pk}"
+
+
+class Label(models.Model):
+    """A tag agents put on threads ("refund", "vip"); shared by all inboxes."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CannedResponse(models.Model):
+    """A saved reply: typing `/shortcut` at the start of a reply expands to `text`."""
+
+    shortcut = models.SlugField(_("shortcut"), max_length=50, unique=True)
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["shortcut"]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"

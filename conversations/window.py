@@ -6,24 +6,28 @@ own timestamp (Meta's, not our arrival time). Meta's 131047 refusal closes it ea
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 WINDOW = timedelta(hours=24)
 
 
 def _aware(value: datetime, name: str) -> datetime:
+    """The value in UTC. Python adds timedeltas to aware datetimes on the wall clock of their own
+    zone, so 12:00 Berlin + 24 h is 12:00 the next day even across a DST change (23 or 25 real
+    hours); in UTC it is always 24 real hours."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be an aware datetime")
-    return value
+    return value.astimezone(UTC)
 
 
 def expires_at(last_inbound_at: datetime | None, *, closed_at: datetime | None = None) -> datetime | None:
     """When the window closes (or closed); None if the customer never wrote."""
     if last_inbound_at is None:
         return None
-    end = _aware(last_inbound_at, "last_inbound_at") + WINDOW
-    if closed_at is not None and _aware(closed_at, "closed_at") >= last_inbound_at:
-        return min(end, closed_at)
+    start = _aware(last_inbound_at, "last_inbound_at")
+    end = start + WINDOW
+    if closed_at is not None and _aware(closed_at, "closed_at") >= start:
+        return min(end, _aware(closed_at, "closed_at"))
     return end
 
 

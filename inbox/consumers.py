@@ -1,11 +1,11 @@
-"""The agents' live channel: translates group events into frames for the browser."""
+"""The agents' live channel: translates group events into htmx swaps for the browser."""
 
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from inbox import groups
+from inbox import groups, live
 from inbox.roles import perm
 
 # Close code for "not signed in / not allowed" (4000-4999 are free for applications).
@@ -21,6 +21,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.joined = await self._groups_for(user)
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
+        self.viewer = await database_sync_to_async(live.viewer_for)(self.scope)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
@@ -28,8 +29,15 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def inbox_event(self, event: dict) -> None:
-        """A high-level event from conversations.events; forwarded as JSON."""
-        await self.send_json(event["payload"])
+        """A high-level event from conversations.events, sent on as the partials it changed."""
+        payload = event["payload"]
+        if payload.get("type") in (live.MESSAGE_NEW, live.MESSAGE_UPDATED, live.CONVERSATION_UPDATED):
+            html = await database_sync_to_async(live.render_event)(self.viewer, payload)
+            if html:
+                await self.send(text_data=html)
+            return
+        # Other events (none yet) go on as JSON for scripts that listen to the socket.
+        await self.send_json(payload)
 
     @database_sync_to_async
     def _may_work_inbox(self, user) -> bool:

@@ -2,7 +2,20 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inbox import inbox_views
+from inbox import inbox_views as views
 
 app_name = "inbox"
-urlpatterns = [path("", inbox_views.index, name="index")]
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("c/<int:pk>/", views.thread, name="thread"),
+    path("c/<int:pk>/messages/", views.older_messages, name="older"),
+    path("c/<int:pk>/send/", views.send, name="send"),
+    path("c/<int:pk>/read/", views.mark_read, name="read"),
+    path("c/<int:pk>/assign/", views.assign, name="assign"),
+    path("c/<int:pk>/status/", views.set_status, name="status"),
+    path("c/<int:pk>/labels/", views.label_add, name="label-add"),
+    path("c/<int:pk>/labels/remove/", views.label_remove, name="label-remove"),
+    path("c/<int:pk>/m/<int:message_pk>/react/", views.react, name="react"),
+    path("c/<int:pk>/m/<int:message_pk>/media/", views.media, name="media"),
+    path("c/<int:pk>/m/<int:message_pk>/media/retry/", views.media_retry, name="media-retry"),
+]

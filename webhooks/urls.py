@@ -1,4 +1,10 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from webhooks import views
+
 app_name = "webhooks"
-urlpatterns: list = []
+urlpatterns = [
+    path("whatsapp/", views.whatsapp_webhook, name="whatsapp"),
+]

@@ -5,3 +5,6 @@ from django.apps import AppConfig
 
 class WhatsappConfig(AppConfig):
     name = "whatsapp"
+
+    def ready(self) -> None:
+        from whatsapp import checks  # noqa: F401  (registers the system check)

@@ -46,6 +46,7 @@ def test_a_wrong_password_is_refused_in_the_browser(live_asgi, page):
     page.fill("#id_username", "agent")
     page.fill("#id_password", "wrong")
     page.click("button[type=submit]")
+    # The form posts back to /login/: wait for the re-rendered page with the error.
+    page.locator(".errorlist").wait_for(state="visible")
     assert "/login/" in page.url
-    assert page.locator(".errorlist").is_visible()
     assert page.input_value("#id_username") == "agent"

@@ -1,0 +1,15 @@
+"""Run every benchmark scenario in bench/ (see bench/README.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+for scenario in ("webhook_intake.py", "search.py"):
+    path = HERE / scenario
+    if path.exists():
+        print(f"=== {scenario}")
+        subprocess.run([sys.executable, str(path)], check=True)

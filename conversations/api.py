@@ -1,0 +1,418 @@
+"""The conversations part of the JSON API (DESIGN.md): threads, messages, replies, search.
+
+Handlers are thin: they check the `work_inbox` capability, read through selectors (so an agent
+only ever sees their numbers' conversations; anything else is a 404) and write through services.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+
+from conversations import selectors, services
+from conversations.exceptions import ConversationError, NotAllowed, WindowClosed
+from conversations.models import Conversation, Message
+from inbox.api_errors import ApiError
+from inbox.roles import perm
+from whatsapp.errors import reason_for
+
+router = Router(tags=["conversations"])
+
+MAX_PAGE = 100
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+class ContactOut(Schema):
+    wa_id: str
+    name: str
+
+
+class WindowOut(Schema):
+    open: bool
+    expires_at: datetime | None
+
+
+class UserOut(Schema):
+    id: int
+    username: str
+
+
+class ConversationOut(Schema):
+    id: int
+    contact: ContactOut
+    status: str
+    assignee: UserOut | None
+    window: WindowOut
+    last_message_at: datetime | None
+    unread: int
+
+
+class ConversationPage(Schema):
+    items: list[ConversationOut]
+    next: str | None
+
+
+class TemplateOut(Schema):
+    name: str
+    language: str
+    parameters: dict[str, Any]
+
+
+class ErrorOut(Schema):
+    code: int | None
+    title: str
+    reason: str
+
+
+class MessageOut(Schema):
+    id: int
+    wamid: str | None
+    direction: str
+    type: str
+    text: str
+    status: str
+    created_at: datetime
+    sender: UserOut | None
+    template: TemplateOut | None
+    error: ErrorOut | None
+    client_id: uuid.UUID
+    reply_to: int | None
+
+
+class MessagePage(Schema):
+    items: list[MessageOut]
+    next: str | None
+
+
+class SendIn(Schema):
+    text: str | None = None
+    template: str | None = None
+    language: str | None = None
+    parameters: dict[str, Any] | None = None
+    # Chosen by the caller; a retried POST with the same client_id never sends twice.
+    client_id: uuid.UUID | None = None
+    reply_to: int | None = Field(None, description="id of a message of this conversation to quote")
+
+
+class AssignIn(Schema):
+    assignee: int | Literal["me"] | None = Field(..., description='a user id, "me", or null to unassign')
+
+
+class StatusIn(Schema):
+    status: Literal["open", "pending", "resolved", "snoozed"]
+    snooze_until: datetime | None = None
+
+
+class NoteIn(Schema):
+    text: str = Field(..., min_length=1)
+
+
+class LabelIn(Schema):
+    name: str = Field(..., min_length=1, max_length=50)
+
+
+class SearchHit(Schema):
+    conversation_id: int
+    message_id: int | None
+    contact: ContactOut
+    text: str
+    created_at: datetime | None
+
+
+class SearchOut(Schema):
+    conversations: list[ConversationOut]
+    messages: list[SearchHit]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _user(request):
+    user = request.auth
+    if not user.has_perm(perm("work_inbox")):
+        raise PermissionDenied(_("Your role does not work the inbox."))
+    return user
+
+
+def _encode_cursor(at: datetime | None, pk: int) -> str:
+    raw = json.dumps({"t": at.isoformat() if at else None, "id": pk}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime | None, int]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        at = parse_datetime(data["t"]) if data["t"] else None
+        if at is not None and timezone.is_naive(at):
+            raise ValueError("naive")
+        return at, int(data["id"])
+    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise ApiError(422, "validation_error", _("The cursor is not valid."), fields={"cursor": "invalid"}) from exc
+
+
+def _user_out(user) -> dict | None:
+    return {"id": user.pk, "username": user.get_username()} if user is not None else None
+
+
+def conversation_out(conversation: Conversation, *, now: datetime) -> dict:
+    contact = conversation.contact
+    return {
+        "id": conversation.pk,
+        "contact": {"wa_id": contact.wa_id, "name": contact.profile_name},
+        "status": conversation.status,
+        "assignee": _user_out(conversation.assignee),
+        "window": {"open": conversation.window_open(now), "expires_at": conversation.window_expires_at()},
+        "last_message_at": conversation.last_message_at,
+        "unread": conversation.unread_count,
+    }
+
+
+def _error_out(message: Message) -> dict | None:
+    if message.status != Message.Status.FAILED:
+        return None
+    reason = str(reason_for(message.error_code)) if message.error_code else ""
+    return {
+        "code": message.error_code,
+        "title": message.error_title,
+        "reason": reason or message.error_details or message.error_title,
+    }
+
+
+def message_out(message: Message) -> dict:
+    template = None
+    if message.template_name:
+        template = {
+            "name": message.template_name,
+            "language": message.template_language,
+            "parameters": message.template_parameters,
+        }
+    return {
+        "id": message.pk,
+        "wamid": message.wamid,
+        "direction": message.direction,
+        "type": message.type,
+        "text": message.text,
+        "status": message.status,
+        "created_at": message.created_at,
+        "sender": _user_out(message.sender),
+        "template": template,
+        "error": _error_out(message),
+        "client_id": message.client_id,
+        "reply_to": message.reply_to_id,
+    }
+
+
+def _limit(value: int) -> int:
+    return max(1, min(value, MAX_PAGE))
+
+
+def _service_error(exc: ConversationError) -> ApiError:
+    if isinstance(exc, WindowClosed):
+        return ApiError(
+            409,
+            "window_closed",
+            exc.message,
+            window_expired_at=exc.expired_at.isoformat() if exc.expired_at else None,
+        )
+    if isinstance(exc, NotAllowed):
+        return ApiError(403, "forbidden", exc.message)
+    return ApiError(422, "validation_error", exc.message)
+
+
+# --- endpoints --------------------------------------------------------------------------------
+
+
+@router.get("/conversations", response=ConversationPage, summary="List conversations")
+def conversation_list(
+    request,
+    status: Literal["open", "pending", "resolved", "snoozed"] | None = None,
+    assignee: str | None = Query(None, description='a user id, "me" or "none"'),
+    window: Literal["open", "closed"] | None = None,
+    cursor: str | None = None,
+    limit: int = 25,
+):
+    user = _user(request)
+    if assignee not in (None, "me", "none") and not str(assignee).isdigit():
+        raise ApiError(422, "validation_error", _("assignee is a user id, me or none."), fields={"assignee": assignee})
+    now = timezone.now()
+    limit = _limit(limit)
+    qs = selectors.conversations_for_user(user, status=status, assignee=assignee, window=window, now=now)
+    # Keyset on (last_message_at DESC NULLS LAST, id DESC): stable while new messages arrive.
+    qs = qs.order_by(F("last_message_at").desc(nulls_last=True), "-id")
+    if cursor:
+        at, pk = _decode_cursor(cursor)
+        if at is None:
+            qs = qs.filter(last_message_at__isnull=True, id__lt=pk)
+        else:
+            qs = qs.filter(
+                Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=pk) | Q(last_message_at__isnull=True)
+            )
+    rows = list(qs[: limit + 1])
+    items = rows[:limit]
+    nxt = _encode_cursor(items[-1].last_message_at, items[-1].pk) if len(rows) > limit else None
+    return {"items": [conversation_out(c, now=now) for c in items], "next": nxt}
+
+
+@router.get("/conversations/{conversation_id}", response=ConversationOut, summary="One conversation")
+def conversation_detail(request, conversation_id: int):
+    user = _user(request)
+    return conversation_out(selectors.conversation_for_user(user, conversation_id), now=timezone.now())
+
+
+@router.get("/conversations/{conversation_id}/messages", response=MessagePage, summary="A thread's messages")
+def message_list(request, conversation_id: int, cursor: str | None = None, limit: int = 50):
+    """Newest last. `next` pages towards older messages."""
+    user = _user(request)
+    conversation = selectors.conversation_for_user(user, conversation_id)
+    before = None
+    if cursor:
+        at, pk = _decode_cursor(cursor)
+        if at is None:
+            raise ApiError(422, "validation_error", _("The cursor is not valid."), fields={"cursor": "invalid"})
+        before = (at, pk)
+    items, more = selectors.messages_page(conversation, before=before, limit=_limit(limit))
+    nxt = _encode_cursor(items[0].created_at, items[0].pk) if more and items else None
+    return {"items": [message_out(m) for m in items], "next": nxt}
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    response={202: MessageOut},
+    summary="Reply with text (inside the window) or a template",
+)
+def message_create(request, conversation_id: int, body: SendIn):
+    user = _user(request)
+    conversation = selectors.conversation_for_user(user, conversation_id)
+    if body.template:
+        # Templates come with the templates work; until a template is approved there, none is.
+        raise ApiError(
+            409,
+            "template_not_approved",
+            _("The template %(name)s is not approved.") % {"name": body.template},
+            template=body.template,
+        )
+    if not (body.text or "").strip():
+        raise ApiError(422, "validation_error", _("Send a text or a template."), fields={"text": "required"})
+    reply_to = None
+    if body.reply_to is not None:
+        reply_to = Message.objects.filter(pk=body.reply_to, conversation=conversation).first()
+        if reply_to is None:
+            raise ApiError(422, "validation_error", _("No such message to quote."), fields={"reply_to": "unknown"})
+    try:
+        message = services.message_send_text(
+            conversation=conversation, sender=user, text=body.text, reply_to=reply_to, client_id=body.client_id
+        )
+    except ConversationError as exc:
+        raise _service_error(exc) from exc
+    return Status(202, message_out(message))
+
+
+@router.post("/conversations/{conversation_id}/notes", response={201: MessageOut}, summary="Add a private note")
+def note_create(request, conversation_id: int, body: NoteIn):
+    user = _user(request)
+    conversation = selectors.conversation_for_user(user, conversation_id)
+    try:
+        note = services.note_add(conversation=conversation, author=user, text=body.text)
+    except ConversationError as exc:
+        raise _service_error(exc) from exc
+    return Status(201, message_out(note))
+
+
+@router.post("/conversations/{conversation_id}/assign", response=ConversationOut, summary="Assign or unassign")
+def conversation_assign(request, conversation_id: int, body: AssignIn):
+    from django.contrib.auth import get_user_model
+
+    user = _user(request)
+    conversation = selectors.conversation_for_user(user, conversation_id)
+    if body.assignee == "me":
+        assignee = user
+    elif body.assignee is None:
+        assignee = None
+    else:
+        assignee = get_user_model().objects.filter(pk=body.assignee, is_active=True).first()
+        if assignee is None:
+            raise ApiError(422, "validation_error", _("No such user."), fields={"assignee": body.assignee})
+    try:
+        services.conversation_assign(conversation=conversation, assignee=assignee, by=user)
+    except NotAllowed as exc:
+        raise ApiError(422, "validation_error", exc.message, fields={"assignee": body.assignee}) from exc
+    return conversation_out(selectors.conversation_for_user(user, conversation_id), now=timezone.now())
+
+
+@router.post("/conversations/{conversation_id}/status", response=ConversationOut, summary="Change the status")
+def conversation_status(request, conversation_id: int, body: StatusIn):
+    user = _user(request)
+    conversation = selectors.conversation_for_user(user, conversation_id)
+    if body.snooze_until is not None and timezone.is_naive(body.snooze_until):
+        raise ApiError(
+            422, "validation_error", _("Give snooze_until with a time zone."), fields={"snooze_until": "naive"}
+        )
+    try:
+        services.conversation_status_set(
+            conversation=conversation, status=body.status, by=user, snooze_until=body.snooze_until
+        )
+    except ConversationError as exc:
+        raise _service_error(exc) from exc
+    return conversation_out(selectors.conversation_for_user(user, conversation_id), now=timezone.now())
+
+
+@router.post("/conversations/{conversation_id}/read", response={204: None}, summary="Mark the thread read")
+def conversation_read(request, conversation_id: int):
+    user = _user(request)
+    conversation = selectors.conversation_for_user(user, conversation_id)
+    services.conversation_mark_read(conversation=conversation, user=user)
+    return Status(204, None)
+
+
+@router.post("/conversations/{conversation_id}/labels", response=list[str], summary="Add a label")
+def label_add(request, conversation_id: int, body: LabelIn):
+    user = _user(request)
+    conversation = selectors.conversation_for_user(user, conversation_id)
+    try:
+        services.conversation_label_add(conversation=conversation, name=body.name, by=user)
+    except ConversationError as exc:
+        raise _service_error(exc) from exc
+    return list(conversation.labels.order_by("name").values_list("name", flat=True))
+
+
+@router.delete("/conversations/{conversation_id}/labels/{name}", response=list[str], summary="Remove a label")
+def label_remove(request, conversation_id: int, name: str):
+    user = _user(request)
+    conversation = selectors.conversation_for_user(user, conversation_id)
+    services.conversation_label_remove(conversation=conversation, name=name, by=user)
+    return list(conversation.labels.order_by("name").values_list("name", flat=True))
+
+
+@router.get("/search", response=SearchOut, summary="Search messages and contacts")
+def search(request, q: str = Query(..., min_length=1, max_length=200), limit: int = 20):
+    user = _user(request)
+    now = timezone.now()
+    limit = _limit(limit)
+    conversations = list(selectors.search(user, q)[:limit])
+    hits = selectors.message_search(user, q, limit=limit)
+    return {
+        "conversations": [conversation_out(c, now=now) for c in conversations],
+        "messages": [
+            {
+                "conversation_id": m.conversation_id,
+                "message_id": m.pk,
+                "contact": {"wa_id": m.conversation.contact.wa_id, "name": m.conversation.contact.profile_name},
+                "text": m.text,
+                "created_at": m.created_at,
+            }
+            for m in hits
+        ],
+    }

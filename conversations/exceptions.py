@@ -1,0 +1,33 @@
+"""What conversation services refuse, in words an agent can read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+
+
+class ConversationError(Exception):
+    """A refusal by a conversation service; `message` is meant for the agent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class WindowClosed(ConversationError):
+    """A free-form send outside the 24-hour customer service window; only templates may go out."""
+
+    def __init__(self, expired_at: datetime | None) -> None:
+        self.expired_at = expired_at
+        if expired_at is None:
+            message = _("The customer has not written yet, so only an approved template can be sent.")
+        else:
+            message = _(
+                "The 24-hour customer service window closed at %(time)s. Send an approved template instead."
+            ) % {"time": expired_at.isoformat()}
+        super().__init__(message)
+
+
+class NotAllowed(ConversationError):
+    """The user may not do this to this conversation (or the conversation refuses it)."""

@@ -1,0 +1,848 @@
+"""Writes for contacts, threads and messages: receiving from Meta and what agents do.
+
+Receiving is called by webhook processing inside its transaction; it is idempotent (a
+message's wamid is unique, a status never moves backwards). Sending is "record, then send":
+the message is saved as queued here, and `conversations.tasks.message_deliver` hands it to
+Meta after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+import uuid
+from datetime import datetime
+from typing import Any
+
+import phonenumbers
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from conversations import events
+from conversations.models import BusinessNumber, CannedResponse, Contact, Conversation, Label, Message
+
+log = logging.getLogger(__name__)
+
+# Meta's message types that do not count as the customer writing to us (cloud-api.md 4.1:
+# uncertain whether they reopen the window, so they do not).
+NON_WINDOW_TYPES = frozenset({"reaction", "system", "unsupported"})
+# Types that should not raise the unread count (nothing for an agent to answer).
+NON_UNREAD_TYPES = frozenset({"reaction", "system"})
+
+DEFAULT_OPT_OUT_KEYWORDS = ("STOP", "STOPP", "ABMELDEN", "UNSUBSCRIBE", "PARAR", "SAIR")
+# Quick-reply buttons on marketing templates that mean "stop" (payload or title).
+DEFAULT_OPT_OUT_BUTTONS = ("STOP_PROMO", "STOP_PROMOTIONS", "Stop promotions", "Werbung stoppen")
+
+# Outbound status order; a status webhook never moves a message back down this list.
+STATUS_RANK = {
+    Message.Status.QUEUED: 0,
+    Message.Status.SENDING: 1,
+    Message.Status.SENT: 2,
+    Message.Status.DELIVERED: 3,
+    Message.Status.READ: 4,
+    Message.Status.PLAYED: 5,
+}
+STATUS_TIME_FIELD = {
+    Message.Status.SENT: "sent_at",
+    Message.Status.DELIVERED: "delivered_at",
+    Message.Status.READ: "read_at",
+    Message.Status.PLAYED: "played_at",
+    Message.Status.FAILED: "failed_at",
+}
+
+ERROR_WINDOW_CLOSED = 131047
+ERROR_MARKETING_STOPPED = 131050
+
+
+def _require_aware(value: datetime, name: str) -> datetime:
+    if timezone.is_naive(value):
+        raise ValueError(f"{name} must be an aware datetime")
+    return value
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+
+def market_for(*, wa_id: str = "", user_id: str = "") -> str:
+    """ISO region of the phone number's country calling code; BSUIDs carry it as a prefix ("DE.…")."""
+    if wa_id:
+        try:
+            parsed = phonenumbers.parse(f"+{wa_id.lstrip('+')}")
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is not None:
+            region = phonenumbers.region_code_for_number(parsed)
+            if not region or region == "001":
+                # Not a valid number for any region: fall back to the calling code's main region.
+                region = phonenumbers.region_code_for_country_code(parsed.country_code)
+            if region and region not in ("ZZ", "001"):
+                return region
+    match = re.match(r"^([A-Z]{2})\.", user_id or "")
+    return match.group(1) if match else ""
+
+
+def _contact_find(*, wa_id: str, user_id: str) -> Contact | None:
+    # The BSUID is the stable identity from 2026; a phone number can change hands.
+    if user_id:
+        contact = Contact.objects.filter(user_id=user_id).first()
+        if contact is not None:
+            return contact
+    if wa_id:
+        return Contact.objects.filter(wa_id=wa_id).first()
+    return None
+
+
+def contact_for_identity(*, wa_id: str | None, user_id: str | None, name: str = "", username: str = "") -> Contact:
+    """The contact for Meta's identity (BSUID first, then phone number), created or completed."""
+    wa_id = (wa_id or "").lstrip("+")
+    user_id = user_id or ""
+    if not wa_id and not user_id:
+        raise ValueError("a contact needs a wa_id or a user_id")
+    contact = _contact_find(wa_id=wa_id, user_id=user_id)
+    if contact is None:
+        try:
+            # A savepoint: two webhooks for the same new customer may race; the loser re-reads.
+            with transaction.atomic():
+                return Contact.objects.create(
+                    wa_id=wa_id,
+                    user_id=user_id,
+                    profile_name=name or "",
+                    username=username or "",
+                    market=market_for(wa_id=wa_id, user_id=user_id),
+                )
+        except IntegrityError:
+            contact = _contact_find(wa_id=wa_id, user_id=user_id)
+            if contact is None:
+                raise
+    changed: list[str] = []
+    # Store both identities once we know them, unless another contact already holds that one.
+    if user_id and not contact.user_id and not Contact.objects.filter(user_id=user_id).exists():
+        contact.user_id = user_id
+        changed.append("user_id")
+    # Same BSUID with a new phone number: the customer changed numbers.
+    if (
+        wa_id
+        and contact.wa_id != wa_id
+        and (not contact.wa_id or contact.user_id == user_id)
+        and not Contact.objects.filter(wa_id=wa_id).exclude(pk=contact.pk).exists()
+    ):
+        contact.wa_id = wa_id
+        changed.append("wa_id")
+    if name and contact.profile_name != name:
+        contact.profile_name = name
+        changed.append("profile_name")
+    if username and contact.username != username:
+        contact.username = username
+        changed.append("username")
+    market = market_for(wa_id=contact.wa_id, user_id=contact.user_id)
+    if market and contact.market != market:
+        contact.market = market
+        changed.append("market")
+    if changed:
+        contact.save(update_fields=[*changed, "updated_at"])
+    return contact
+
+
+def _normalise_keyword(text: str) -> str:
+    """ "  Abmelden! " -> "abmelden": case-folded, accents and surrounding punctuation dropped."""
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = re.sub(r"[\s_\-]+", " ", text)
+    return re.sub(r"^[\W_]+|[\W_]+$", "", text).strip()
+
+
+def is_opt_out_keyword(text: str) -> bool:
+    keywords = getattr(settings, "CONVERSATIONS_OPT_OUT_KEYWORDS", DEFAULT_OPT_OUT_KEYWORDS)
+    return bool(text) and _normalise_keyword(text) in {_normalise_keyword(k) for k in keywords}
+
+
+def is_opt_out_button(*values: str) -> bool:
+    buttons = getattr(settings, "CONVERSATIONS_OPT_OUT_BUTTONS", DEFAULT_OPT_OUT_BUTTONS)
+    wanted = {_normalise_keyword(b) for b in buttons}
+    return any(v and (_normalise_keyword(v) in wanted or is_opt_out_keyword(v)) for v in values)
+
+
+def _message_asks_opt_out(message: Any) -> bool:
+    if message.type == "text":
+        return is_opt_out_keyword(message.text)
+    raw = getattr(message, "raw", None) or {}
+    if message.type == "button":
+        button = raw.get("button") or {}
+        return is_opt_out_button(button.get("payload", ""), button.get("text", ""), message.text)
+    if message.type == "interactive":
+        reply = (raw.get("interactive") or {}).get("button_reply") or {}
+        return is_opt_out_button(reply.get("id", ""), reply.get("title", ""))
+    return False
+
+
+def contact_opt_out(*, contact: Contact, source: str, at: datetime) -> bool:
+    """Mark the contact opted out of marketing; the first opt-out's time and source are kept."""
+    _require_aware(at, "at")
+    if contact.marketing_opted_out_at is not None:
+        return False
+    contact.marketing_opted_out_at = at
+    contact.marketing_opt_out_source = source
+    contact.save(update_fields=["marketing_opted_out_at", "marketing_opt_out_source", "updated_at"])
+    _contact_threads_changed(contact)
+    return True
+
+
+def contact_opt_in(*, contact: Contact, at: datetime) -> bool:
+    """Clear the opt-out, unless it was recorded after `at` (a late resume must not undo a newer stop)."""
+    _require_aware(at, "at")
+    if contact.marketing_opted_out_at is None or contact.marketing_opted_out_at > at:
+        return False
+    contact.marketing_opted_out_at = None
+    contact.marketing_opt_out_source = ""
+    contact.save(update_fields=["marketing_opted_out_at", "marketing_opt_out_source", "updated_at"])
+    _contact_threads_changed(contact)
+    return True
+
+
+def _contact_threads_changed(contact: Contact) -> None:
+    for conversation in Conversation.objects.filter(contact=contact):
+        events.conversation_changed(conversation)
+
+
+# --- receiving --------------------------------------------------------------------------------
+
+
+def number_for_phone_number_id(phone_number_id: str) -> BusinessNumber | None:
+    return BusinessNumber.objects.filter(phone_number_id=phone_number_id).first()
+
+
+def _conversation_locked(*, number: BusinessNumber, contact: Contact) -> Conversation:
+    """The (number, contact) thread, created if new, locked for this transaction."""
+    conversation = Conversation.objects.select_for_update(no_key=True).filter(number=number, contact=contact).first()
+    if conversation is not None:
+        return conversation
+    try:
+        with transaction.atomic():
+            Conversation.objects.create(number=number, contact=contact)
+    except IntegrityError:
+        pass  # created concurrently; lock that one
+    return Conversation.objects.select_for_update(no_key=True).get(number=number, contact=contact)
+
+
+@transaction.atomic
+def inbound_message_receive(*, number: BusinessNumber, message: Any, profile: Any | None) -> Message | None:
+    """Store a customer's message in its thread; None when this wamid was already stored.
+
+    `message` is a `whatsapp.schemas.InboundMessage`, `profile` its `ContactProfile`.
+    """
+    timestamp = _require_aware(message.timestamp, "message.timestamp")
+    if Message.objects.filter(wamid=message.id).exists():
+        return None
+    contact = contact_for_identity(
+        wa_id=message.from_wa_id or (profile.wa_id if profile else None),
+        user_id=message.from_user_id or (profile.user_id if profile else None),
+        name=(profile.name if profile else "") or "",
+        username=(getattr(profile, "username", "") if profile else "") or "",
+    )
+    conversation = _conversation_locked(number=number, contact=contact)
+
+    quoted_wamid = message.reaction_to if message.type == "reaction" else message.context_id
+    reply_to = None
+    if quoted_wamid:
+        reply_to = Message.objects.filter(conversation=conversation, wamid=quoted_wamid).first()
+    media = getattr(message, "media", None)
+    fields: dict[str, Any] = {
+        "conversation": conversation,
+        "direction": Message.Direction.IN,
+        "type": message.type,
+        "text": message.text or "",
+        "payload": getattr(message, "raw", None) or {},
+        "wamid": message.id,
+        "status": Message.Status.RECEIVED,
+        "sent_at": timestamp,
+        "context_wamid": quoted_wamid or "",
+        "reply_to": reply_to,
+    }
+    if media is not None:
+        fields.update(
+            media_id=media.id or "",
+            media_mime_type=media.mime_type or "",
+            media_filename=getattr(media, "filename", "") or "",
+            media_state=Message.MediaState.PENDING,
+        )
+    try:
+        # The wamid constraint is the real dedupe: a concurrent replay loses here, quietly.
+        with transaction.atomic():
+            stored = Message.objects.create(**fields)
+    except IntegrityError:
+        if Message.objects.filter(wamid=message.id).exists():
+            return None
+        raise
+
+    changed = ["updated_at"]
+    if message.type not in NON_WINDOW_TYPES and (
+        conversation.last_inbound_at is None or timestamp > conversation.last_inbound_at
+    ):
+        # Only forward and only by Meta's clock: a late webhook cannot reopen a closed window.
+        conversation.last_inbound_at = timestamp
+        changed.append("last_inbound_at")
+    if conversation.last_message_at is None or timestamp > conversation.last_message_at:
+        conversation.last_message_at = timestamp
+        changed.append("last_message_at")
+    if message.type not in NON_UNREAD_TYPES:
+        conversation.unread_count += 1
+        changed.append("unread_count")
+        # A customer writing again needs an answer: resolved threads reopen, snoozed ones wake,
+        # and "pending" (waiting for the customer) is over.
+        if conversation.status != Conversation.Status.OPEN:
+            conversation.status = Conversation.Status.OPEN
+            conversation.snoozed_until = None
+            changed += ["status", "snoozed_until"]
+    conversation.save(update_fields=changed)
+
+    if _message_asks_opt_out(message):
+        contact_opt_out(contact=contact, source=Contact.OptOutSource.KEYWORD, at=timestamp)
+
+    events.message_changed(stored, created=True)
+    events.conversation_changed(conversation)
+    return stored
+
+
+@transaction.atomic
+def message_status_apply(*, status: Any) -> Message | None:
+    """Apply Meta's status webhook to our outbound message; None for a wamid we never sent."""
+    timestamp = _require_aware(status.timestamp, "status.timestamp")
+    message = (
+        Message.objects.select_for_update(no_key=True)
+        .select_related("conversation")
+        .filter(wamid=status.id, direction=Message.Direction.OUT)
+        .first()
+    )
+    if message is None:
+        return None
+    new = status.status
+    changed: list[str] = []
+    time_field = STATUS_TIME_FIELD.get(new)
+    # Each step's time is recorded even when it arrives late (read before delivered).
+    if time_field and getattr(message, time_field) is None:
+        setattr(message, time_field, timestamp)
+        changed.append(time_field)
+
+    if new == Message.Status.FAILED:
+        # A failure after the phone showed the message is not believable; otherwise it is final.
+        if message.status != Message.Status.FAILED and STATUS_RANK.get(message.status, 0) < STATUS_RANK["delivered"]:
+            error = status.errors[0] if status.errors else None
+            message.status = Message.Status.FAILED
+            message.error_code = getattr(error, "code", None)
+            message.error_title = (getattr(error, "title", "") or getattr(error, "message", "") or "")[:255]
+            message.error_details = getattr(error, "details", "") or getattr(error, "message", "") or ""
+            changed += ["status", "error_code", "error_title", "error_details"]
+            if message.error_code == ERROR_WINDOW_CLOSED:
+                _window_close(conversation=message.conversation, at=timestamp)
+            elif message.error_code == ERROR_MARKETING_STOPPED:
+                contact_opt_out(
+                    contact=message.conversation.contact, source=Contact.OptOutSource.META_ERROR, at=timestamp
+                )
+    elif (
+        new in STATUS_RANK
+        and message.status != Message.Status.FAILED
+        and STATUS_RANK[new] > STATUS_RANK.get(message.status, -1)
+    ):
+        message.status = new
+        changed.append("status")
+    if changed:
+        message.save(update_fields=changed)
+        events.message_changed(message)
+    return message
+
+
+def _window_close(*, conversation: Conversation, at: datetime) -> None:
+    """Meta said 131047: the window is closed whatever we computed (until the customer writes)."""
+    locked = Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
+    if locked.window_closed_at is None or at > locked.window_closed_at:
+        locked.window_closed_at = at
+        locked.save(update_fields=["window_closed_at", "updated_at"])
+        events.conversation_changed(locked)
+    conversation.window_closed_at = locked.window_closed_at
+
+
+@transaction.atomic
+def contact_preference_apply(*, preference: Any) -> Contact | None:
+    """Meta's `user_preferences` webhook: the customer stopped or resumed marketing in WhatsApp."""
+    at = _require_aware(preference.timestamp, "preference.timestamp")
+    wa_id, user_id = preference.wa_id or "", preference.user_id or ""
+    if preference.value == "stop":
+        if not wa_id and not user_id:
+            return None
+        # A stop from someone we never talked to is still remembered for future marketing.
+        contact = contact_for_identity(wa_id=wa_id, user_id=user_id)
+        contact_opt_out(contact=contact, source=Contact.OptOutSource.PREFERENCES, at=at)
+        return contact
+    contact = _contact_find(wa_id=wa_id.lstrip("+"), user_id=user_id)
+    if contact is None:
+        return None
+    if preference.value == "resume":
+        contact_opt_in(contact=contact, at=at)
+    return contact
+
+
+# --- agents: sending --------------------------------------------------------------------------
+
+MAX_TEXT_LENGTH = 4096  # Meta's limit for a text body
+MAX_CAPTION_LENGTH = 1024
+# Meta's size limits per media kind (cloud-api.md 2.4).
+MEDIA_LIMITS = {"image": 5 * 1024 * 1024, "video": 16 * 1024 * 1024, "audio": 16 * 1024 * 1024}
+DOCUMENT_LIMIT = 100 * 1024 * 1024
+MEDIA_KINDS = {
+    "image": ("image/jpeg", "image/png"),
+    "video": ("video/mp4", "video/3gpp"),
+    "audio": ("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"),
+}
+
+
+def _now(now: datetime | None) -> datetime:
+    return _require_aware(now, "now") if now is not None else timezone.now()
+
+
+def _conversation_for_update(conversation: Conversation) -> Conversation:
+    # Re-read under lock: the window and the status are decided on the row as it is now.
+    return (
+        Conversation.objects.select_for_update(no_key=True).select_related("number", "contact").get(pk=conversation.pk)
+    )
+
+
+def _check_can_send(conversation: Conversation, *, now: datetime) -> None:
+    from conversations.exceptions import ConversationError, WindowClosed
+
+    if conversation.number.stopped_at is not None:
+        raise ConversationError(
+            _("Sending from this number is stopped: %(reason)s") % {"reason": conversation.number.stopped_reason}
+        )
+    if not conversation.window_open(now):
+        raise WindowClosed(conversation.window_expires_at())
+
+
+def _existing_for_client_id(*, sender, client_id) -> Message | None:
+    if client_id is None or sender is None:
+        return None
+    return Message.objects.filter(sender=sender, client_id=client_id).first()
+
+
+def _record_outbound(*, conversation: Conversation, sender, now: datetime, client_id=None, **fields: Any) -> Message:
+    """Save the outbound message as queued and schedule its delivery after commit."""
+    from conversations import tasks
+
+    create = {
+        "conversation": conversation,
+        "direction": Message.Direction.OUT,
+        "sender": sender,
+        "status": Message.Status.QUEUED,
+        **fields,
+    }
+    if client_id is not None:
+        create["client_id"] = client_id
+    message = Message.objects.create(**create)
+    conversation.last_message_at = max(filter(None, [conversation.last_message_at, now]))
+    # Answering the customer means the agent has read the thread.
+    conversation.unread_count = 0
+    conversation.save(update_fields=["last_message_at", "unread_count", "updated_at"])
+    tasks.message_deliver.delay_on_commit(message.pk)
+    events.message_changed(message, created=True)
+    events.conversation_changed(conversation)
+    return message
+
+
+def _client_uuid(client_id) -> uuid.UUID | None:
+    """The sender's idempotency key; a missing or malformed one just means "no key" (a fresh message)."""
+    if client_id in (None, ""):
+        return None
+    try:
+        return client_id if isinstance(client_id, uuid.UUID) else uuid.UUID(str(client_id))
+    except ValueError:
+        return None
+
+
+def _send(*, conversation: Conversation, sender, client_id, now: datetime | None, **fields: Any) -> Message:
+    now = _now(now)
+    client_id = _client_uuid(client_id)
+    existing = _existing_for_client_id(sender=sender, client_id=client_id)
+    if existing is not None:
+        # A retried request (double click, network retry): the first one stands, nothing is sent twice.
+        return existing
+    try:
+        with transaction.atomic():
+            locked = _conversation_for_update(conversation)
+            _check_can_send(locked, now=now)
+            return _record_outbound(conversation=locked, sender=sender, now=now, client_id=client_id, **fields)
+    except IntegrityError:
+        # The same client_id raced in from a second request; that one won.
+        existing = _existing_for_client_id(sender=sender, client_id=client_id)
+        if existing is None:
+            raise
+        return existing
+
+
+def _clean_text(text: str, *, limit: int, what: str) -> str:
+    from conversations.exceptions import ConversationError
+
+    if len(text) > limit:
+        raise ConversationError(
+            _("The %(what)s is %(length)d characters long; WhatsApp allows %(limit)d.")
+            % {"what": what, "length": len(text), "limit": limit}
+        )
+    return text
+
+
+@transaction.atomic
+def message_send_text(
+    *,
+    conversation: Conversation,
+    sender,
+    text: str,
+    reply_to: Message | None = None,
+    client_id=None,
+    now: datetime | None = None,
+) -> Message:
+    """Queue a free-form text reply; raises WindowClosed outside the customer service window."""
+    from conversations.exceptions import ConversationError, NotAllowed
+
+    body = canned_expand(text=text or "").strip()
+    if not body:
+        raise ConversationError(_("Write a message first."))
+    _clean_text(body, limit=MAX_TEXT_LENGTH, what=_("message"))
+    if reply_to is not None and (reply_to.conversation_id != conversation.pk or not reply_to.wamid):
+        raise NotAllowed(_("You can only quote a message of this conversation that reached WhatsApp."))
+    return _send(
+        conversation=conversation,
+        sender=sender,
+        client_id=client_id,
+        now=now,
+        type="text",
+        text=body,
+        reply_to=reply_to,
+        context_wamid=reply_to.wamid if reply_to else "",
+    )
+
+
+def media_kind_for(mime_type: str) -> str:
+    base = (mime_type or "").split(";")[0].strip().lower()
+    for kind, types in MEDIA_KINDS.items():
+        if base in types:
+            return kind
+    return "document"
+
+
+@transaction.atomic
+def message_send_media(
+    *,
+    conversation: Conversation,
+    sender,
+    content: bytes,
+    mime_type: str,
+    filename: str,
+    caption: str = "",
+    client_id=None,
+    now: datetime | None = None,
+) -> Message:
+    """Queue a media reply. The file is stored now; the task uploads it to Meta, then sends it."""
+    from django.core.files.base import ContentFile
+
+    from conversations.exceptions import ConversationError
+
+    if not content:
+        raise ConversationError(_("The file is empty."))
+    kind = media_kind_for(mime_type)
+    limit = MEDIA_LIMITS.get(kind, DOCUMENT_LIMIT)
+    if len(content) > limit:
+        raise ConversationError(
+            _("The file is too large for WhatsApp (%(size)d MB at most for this kind).") % {"size": limit // 2**20}
+        )
+    caption = _clean_text(caption.strip(), limit=MAX_CAPTION_LENGTH, what=_("caption"))
+    safe_name = re.sub(r"[^\w.\- ]", "_", filename or "file")[:200] or "file"
+    message = _send(
+        conversation=conversation,
+        sender=sender,
+        client_id=client_id,
+        now=now,
+        type=kind,
+        text=caption,
+        media_mime_type=mime_type,
+        media_filename=safe_name,
+    )
+    if not message.media_file:
+        message.media_file.save(safe_name, ContentFile(content), save=False)
+        message.media_state = Message.MediaState.STORED
+        message.save(update_fields=["media_file", "media_state"])
+    return message
+
+
+@transaction.atomic
+def message_react(
+    *, conversation: Conversation, sender, message: Message, emoji: str, now: datetime | None = None
+) -> Message:
+    """React to a message of the thread (an empty emoji removes our reaction)."""
+    from conversations.exceptions import NotAllowed
+
+    if message.conversation_id != conversation.pk or not message.wamid:
+        raise NotAllowed(_("You can only react to a message of this conversation that reached WhatsApp."))
+    return _send(
+        conversation=conversation,
+        sender=sender,
+        client_id=None,
+        now=now,
+        type="reaction",
+        text=emoji or "",
+        reply_to=message,
+        context_wamid=message.wamid,
+    )
+
+
+@transaction.atomic
+def note_add(*, conversation: Conversation, author, text: str) -> Message:
+    """A private note for colleagues in the thread; never sent to the customer."""
+    from conversations.exceptions import ConversationError
+
+    body = (text or "").strip()
+    if not body:
+        raise ConversationError(_("Write a note first."))
+    note = Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.OUT,
+        type="note",
+        text=body,
+        status=Message.Status.NOTE,
+        sender=author,
+    )
+    events.message_changed(note, created=True)
+    return note
+
+
+# --- delivery (called by conversations.tasks.message_deliver) --------------------------------
+
+
+def message_claim(*, message_id: int) -> bool:
+    """Take a queued message for sending; False if another worker has it or it moved on.
+
+    A single conditional UPDATE is the lock: of two runs of the same task, exactly one sees
+    one row changed, so a message reaches Meta at most once per claim.
+    """
+    return (
+        Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(status=Message.Status.SENDING) == 1
+    )
+
+
+@transaction.atomic
+def message_media_uploaded(*, message_id: int, media_id: str) -> None:
+    """Remember Meta's media id so a retried send does not upload the file again."""
+    Message.objects.filter(pk=message_id).update(media_id=media_id)
+
+
+@transaction.atomic
+def message_sent_record(*, message_id: int, wamid: str, payload: dict) -> Message | None:
+    """Meta accepted the message: store its wamid (status webhooks find it by that)."""
+    message = Message.objects.select_for_update(no_key=True).select_related("conversation").get(pk=message_id)
+    message.wamid = wamid
+    message.payload = payload
+    fields = ["wamid", "payload"]
+    if message.status == Message.Status.SENDING:
+        message.status = Message.Status.SENT
+        fields.append("status")
+    message.save(update_fields=fields)
+    events.message_changed(message)
+    return message
+
+
+@transaction.atomic
+def message_requeue(*, message_id: int) -> None:
+    """A transient failure: back to queued so the retried task can claim it again."""
+    Message.objects.filter(pk=message_id, status=Message.Status.SENDING).update(status=Message.Status.QUEUED)
+
+
+@transaction.atomic
+def message_send_failed(
+    *,
+    message_id: int,
+    reason: str,
+    code: int | None = None,
+    title: str = "",
+    stops_channel: bool = False,
+    now: datetime | None = None,
+) -> Message:
+    """The message will not be sent: keep Meta's code and a reason the agent can read."""
+    now = _now(now)
+    message = (
+        Message.objects.select_for_update(no_key=True)
+        .select_related("conversation__number", "conversation__contact")
+        .get(pk=message_id)
+    )
+    message.status = Message.Status.FAILED
+    message.failed_at = now
+    message.error_code = code
+    message.error_title = (title or str(reason))[:255]
+    message.error_details = str(reason)
+    message.save(update_fields=["status", "failed_at", "error_code", "error_title", "error_details"])
+    conversation = message.conversation
+    if code == ERROR_WINDOW_CLOSED:
+        _window_close(conversation=conversation, at=now)
+    elif code == ERROR_MARKETING_STOPPED:
+        contact_opt_out(contact=conversation.contact, source=Contact.OptOutSource.META_ERROR, at=now)
+    if stops_channel:
+        BusinessNumber.objects.filter(pk=conversation.number_id, stopped_at__isnull=True).update(
+            stopped_at=now, stopped_reason=str(reason)[:255]
+        )
+    events.message_changed(message)
+    return message
+
+
+# --- agents: thread state ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def conversation_mark_read(*, conversation: Conversation, user) -> None:
+    """The agent read the thread: clear the unread count and send Meta's read receipt (blue ticks)."""
+    from conversations import tasks
+
+    locked = Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
+    if locked.unread_count == 0:
+        return  # nothing new since the last receipt; opening a thread again does not call Meta
+    locked.unread_count = 0
+    locked.save(update_fields=["unread_count", "updated_at"])
+    conversation.unread_count = 0
+    latest = (
+        Message.objects.filter(conversation=locked, direction=Message.Direction.IN, wamid__isnull=False)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if latest is not None:
+        tasks.message_read_receipt.delay_on_commit(latest)
+    events.conversation_changed(locked)
+
+
+def _may_work_number(user, number_id: int) -> bool:
+    from conversations.selectors import numbers_for_user
+    from inbox.roles import perm
+
+    return user.is_active and user.has_perm(perm("work_inbox")) and numbers_for_user(user).filter(pk=number_id).exists()
+
+
+@transaction.atomic
+def conversation_assign(*, conversation: Conversation, assignee, by) -> Conversation:
+    """Assign the thread to an agent of its number (or to nobody with assignee=None)."""
+    from conversations.exceptions import NotAllowed
+
+    if assignee is not None and not _may_work_number(assignee, conversation.number_id):
+        raise NotAllowed(_("%(name)s does not work this number's inbox.") % {"name": assignee.get_username()})
+    locked = Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
+    previous = locked.assignee_id
+    new = assignee.pk if assignee is not None else None
+    if previous != new:
+        locked.assignee_id = new
+        locked.save(update_fields=["assignee", "updated_at"])
+        events.conversation_changed(locked, previous_assignee_id=previous)
+    conversation.assignee_id = locked.assignee_id
+    conversation.assignee = assignee
+    return locked
+
+
+@transaction.atomic
+def conversation_status_set(
+    *, conversation: Conversation, status: str, by, snooze_until: datetime | None = None, now: datetime | None = None
+) -> Conversation:
+    """Open, pending (waiting for the customer), resolved, or snoozed until a time in the future."""
+    from conversations.exceptions import ConversationError
+
+    now = _now(now)
+    if status not in Conversation.Status.values:
+        raise ConversationError(_("Unknown status %(status)s.") % {"status": status})
+    if status == Conversation.Status.SNOOZED:
+        if snooze_until is None:
+            raise ConversationError(_("Choose until when to snooze."))
+        if _require_aware(snooze_until, "snooze_until") <= now:
+            raise ConversationError(_("Snooze until a time in the future."))
+    else:
+        snooze_until = None
+    locked = Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
+    if (locked.status, locked.snoozed_until) != (status, snooze_until):
+        locked.status = status
+        locked.snoozed_until = snooze_until
+        locked.save(update_fields=["status", "snoozed_until", "updated_at"])
+        events.conversation_changed(locked)
+    conversation.status, conversation.snoozed_until = locked.status, locked.snoozed_until
+    return locked
+
+
+@transaction.atomic
+def conversations_wake_snoozed(*, now: datetime | None = None) -> int:
+    """Reopen snoozed threads whose time has come (run by beat every minute)."""
+    now = _now(now)
+    due = list(
+        Conversation.objects.select_for_update(no_key=True, skip_locked=True).filter(
+            status=Conversation.Status.SNOOZED, snoozed_until__lte=now
+        )
+    )
+    for conversation in due:
+        conversation.status = Conversation.Status.OPEN
+        conversation.snoozed_until = None
+        conversation.save(update_fields=["status", "snoozed_until", "updated_at"])
+        events.conversation_changed(conversation)
+    return len(due)
+
+
+def _label_name(name: str) -> str:
+    from conversations.exceptions import ConversationError
+
+    clean = " ".join((name or "").split())[:50]
+    if not clean:
+        raise ConversationError(_("A label needs a name."))
+    return clean
+
+
+@transaction.atomic
+def conversation_label_add(*, conversation: Conversation, name: str, by) -> Label:
+    clean = _label_name(name)
+    label = Label.objects.filter(name__iexact=clean).first()
+    if label is None:
+        try:
+            with transaction.atomic():
+                label = Label.objects.create(name=clean)
+        except IntegrityError:
+            label = Label.objects.get(name=clean)
+    conversation.labels.add(label)
+    events.conversation_changed(conversation)
+    return label
+
+
+@transaction.atomic
+def conversation_label_remove(*, conversation: Conversation, name: str, by) -> None:
+    label = Label.objects.filter(name__iexact=_label_name(name)).first()
+    if label is not None:
+        conversation.labels.remove(label)
+        events.conversation_changed(conversation)
+
+
+# --- canned responses -------------------------------------------------------------------------
+
+_SHORTCUT = re.compile(r"^/([\w-]+)(?=\s|$)")
+
+
+def canned_expand(*, text: str) -> str:
+    """`/refund thanks!` -> the saved "refund" text followed by " thanks!"; unknown shortcuts stay."""
+    match = _SHORTCUT.match(text or "")
+    if match is None:
+        return text
+    canned = CannedResponse.objects.filter(shortcut=match.group(1).lower()).first()
+    if canned is None:
+        return text
+    return canned.text + text[match.end() :]
+
+
+@transaction.atomic
+def canned_response_save(*, shortcut: str, text: str) -> CannedResponse:
+    from django.utils.text import slugify
+
+    from conversations.exceptions import ConversationError
+
+    slug = slugify(shortcut.lstrip("/"))
+    if not slug or not text.strip():
+        raise ConversationError(_("A canned response needs a shortcut and a text."))
+    canned, _created = CannedResponse.objects.update_or_create(shortcut=slug, defaults={"text": text.strip()})
+    return canned

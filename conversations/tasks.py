@@ -1,0 +1,140 @@
+"""Thin tasks: ids in, services do the work. `message_deliver` is the "send" of record-then-send."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from conversations import services
+from conversations.models import Message
+from whatsapp import outbound
+from whatsapp.errors import CloudApiError
+from whatsapp.retry import backoff_delay
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 6
+
+
+def get_client():
+    # Looked up at call time so tests can replace `whatsapp.client.get_client` (the one seam).
+    from whatsapp import client
+
+    return client.get_client()
+
+
+def _recipient(message: Message) -> dict:
+    contact = message.conversation.contact
+    if contact.wa_id:
+        return {"to": f"+{contact.wa_id}"}
+    return {"to": None, "recipient_user_id": contact.user_id}
+
+
+def _payload(message: Message, *, media_id: str = "") -> dict:
+    to = _recipient(message)
+    if message.type == "text":
+        return outbound.text(body=message.text, reply_to=message.context_wamid or None, **to)
+    if message.type == "reaction":
+        return outbound.reaction(message_wamid=message.context_wamid, emoji=message.text, **to)
+    if message.type == "template":
+        return outbound.template(
+            name=message.template_name,
+            language=message.template_language,
+            components=(message.payload or {}).get("template", {}).get("components"),
+            **to,
+        )
+    return outbound.media(
+        kind=message.type,
+        media_id=media_id,
+        caption=message.text,
+        filename=message.media_filename,
+        reply_to=message.context_wamid or None,
+        **to,
+    )
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
+def message_deliver(self, message_id: int) -> None:
+    """Hand one queued outbound message to Meta, at most once.
+
+    Safe to run twice (acks_late, a redelivered job, a double delay): only the run whose claim
+    changes the row from queued to sending calls Meta.
+    """
+    if not services.message_claim(message_id=message_id):
+        return
+    message = Message.objects.select_related("conversation__number", "conversation__contact").get(pk=message_id)
+    conversation = message.conversation
+    now = timezone.now()
+    # The window is checked again now: a reply queued at 23:59:59 and picked up after the
+    # window closed must not go out as a free-form message (Meta would refuse it with 131047,
+    # or worse, the agent would believe it was sent).
+    if message.type != "template" and not conversation.window_open(now):
+        services.message_send_failed(
+            message_id=message_id,
+            title=_("Customer service window closed"),
+            reason=_(
+                "Not sent: the 24-hour customer service window closed before the message could go out. "
+                "Send an approved template instead."
+            ),
+            now=now,
+        )
+        return
+    if conversation.number.stopped_at is not None:
+        services.message_send_failed(
+            message_id=message_id,
+            reason=_("Not sent: sending from this number is stopped (%(reason)s).")
+            % {"reason": conversation.number.stopped_reason},
+            now=now,
+        )
+        return
+    client = get_client()
+    phone_number_id = conversation.number.phone_number_id
+    try:
+        media_id = message.media_id
+        if message.type not in ("text", "reaction", "template") and not media_id:
+            with message.media_file.open("rb") as handle:
+                content = handle.read()
+            media_id = client.upload_media(
+                phone_number_id=phone_number_id,
+                content=content,
+                mime_type=message.media_mime_type,
+                filename=message.media_filename,
+            )
+            services.message_media_uploaded(message_id=message_id, media_id=media_id)
+        payload = _payload(message, media_id=media_id)
+        wamid = client.send_message(phone_number_id=phone_number_id, payload=payload)
+    except CloudApiError as exc:
+        if exc.transient and self.request.retries < self.max_retries:
+            log.info("message %s: transient Cloud API error, retrying: %s", message_id, exc)
+            services.message_requeue(message_id=message_id)
+            raise self.retry(exc=exc, countdown=backoff_delay(self.request.retries, base=2, cap=300)) from exc
+        services.message_send_failed(
+            message_id=message_id,
+            code=exc.code,
+            title=exc.title,
+            reason=exc.reason,
+            stops_channel=exc.stops_channel,
+        )
+        return
+    services.message_sent_record(message_id=message_id, wamid=wamid, payload=payload)
+
+
+@shared_task
+def message_read_receipt(message_id: int) -> None:
+    """Tell Meta the customer's message was read (blue ticks). Best effort: a lost receipt is harmless."""
+    message = Message.objects.select_related("conversation__number").filter(pk=message_id).first()
+    if message is None or not message.wamid:
+        return
+    try:
+        get_client().mark_read(phone_number_id=message.conversation.number.phone_number_id, wamid=message.wamid)
+    except CloudApiError as exc:
+        log.info("read receipt for message %s not sent: %s", message_id, exc)
+
+
+@shared_task
+def conversations_wake_snoozed() -> int:
+    """Run by beat: snoozed threads whose time has come reopen."""
+    return services.conversations_wake_snoozed()

@@ -1,0 +1,76 @@
+"""The agent pages' forms: they keep what was typed and say what to fix next to the field."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from conversations.models import Conversation
+
+
+class ReplyForm(forms.Form):
+    text = forms.CharField(label=gettext_lazy("Message"), required=False, max_length=4096, strip=False)
+    note = forms.BooleanField(label=gettext_lazy("Private note"), required=False)
+    attachment = forms.FileField(label=gettext_lazy("Attach a file"), required=False)
+    reply_to = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # Chosen when the form is shown, so a double click or a retried post sends once.
+    client_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    MAX_ATTACHMENT = 16 * 1024 * 1024  # Meta's limit for audio and video; images are 5 MB
+
+    def clean_attachment(self):
+        upload = self.cleaned_data.get("attachment")
+        if upload and upload.size > self.MAX_ATTACHMENT:
+            raise forms.ValidationError(_("The file is larger than 16 MB, which WhatsApp does not accept."))
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("text") or "").strip() and not data.get("attachment"):
+            self.add_error("text", _("Write a message or attach a file."))
+        if data.get("note") and data.get("attachment"):
+            self.add_error("attachment", _("Private notes cannot carry files."))
+        return data
+
+
+SNOOZE_CHOICES = [
+    ("1h", gettext_lazy("for 1 hour")),
+    ("4h", gettext_lazy("for 4 hours")),
+    ("tomorrow", gettext_lazy("until tomorrow 9:00")),
+    ("week", gettext_lazy("until Monday 9:00")),
+]
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Conversation.Status.choices)
+    snooze = forms.ChoiceField(choices=SNOOZE_CHOICES, required=False)
+    # A datetime-local value, read in the viewer's time zone.
+    snooze_until = forms.DateTimeField(required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
+
+    def snooze_time(self, now: datetime) -> datetime | None:
+        if self.cleaned_data.get("snooze_until"):
+            return self.cleaned_data["snooze_until"]  # made aware in the current zone by the field
+        local = timezone.localtime(now)
+        preset = self.cleaned_data.get("snooze") or "1h"
+        if preset == "4h":
+            return now + timedelta(hours=4)
+        if preset == "tomorrow":
+            return _at_nine(local + timedelta(days=1))
+        if preset == "week":
+            return _at_nine(local + timedelta(days=7 - local.weekday()))
+        return now + timedelta(hours=1)
+
+    def clean(self):
+        data = super().clean()
+        until = data.get("snooze_until")
+        if data.get("status") == Conversation.Status.SNOOZED and until and until <= timezone.now():
+            self.add_error("snooze_until", _("Choose a time in the future."))
+        return data
+
+
+def _at_nine(local: datetime) -> datetime:
+    return local.replace(hour=9, minute=0, second=0, microsecond=0)

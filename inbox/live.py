@@ -1,0 +1,122 @@
+"""Live updates: turn a conversations event into htmx out-of-band swaps for one viewer.
+
+The consumer calls `render_event` (synchronous, in database_sync_to_async) for each event it
+hears. It renders the *same* partials the pages use, in the viewer's language and time zone,
+and only for conversations that viewer may see (the group names alone are not trusted).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+
+from django.conf import settings
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation.trans_real import parse_accept_lang_header
+
+from inbox import queries
+from inbox.middleware import TZ_COOKIE, _zone
+from inbox.presenters import row_context, thread_context
+
+MESSAGE_NEW = "message.new"
+MESSAGE_UPDATED = "message.updated"
+CONVERSATION_UPDATED = "conversation.updated"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user: object
+    zone: zoneinfo.ZoneInfo | None
+    language: str
+
+
+def _header(scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _language(cookies: SimpleCookie, accept: str) -> str:
+    """The language the pages use for this browser: the language cookie, else Accept-Language."""
+    candidates = []
+    if settings.LANGUAGE_COOKIE_NAME in cookies:
+        candidates.append(cookies[settings.LANGUAGE_COOKIE_NAME].value)
+    candidates += [code for code, _q in parse_accept_lang_header(accept) if code != "*"]
+    for code in candidates:
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+def viewer_for(scope) -> Viewer:
+    """Who is watching, in which zone and language (as UserTimezoneMiddleware and LocaleMiddleware do)."""
+    user = scope["user"]
+    cookies: SimpleCookie = SimpleCookie()
+    try:
+        cookies.load(_header(scope, b"cookie"))
+    except Exception:  # a malformed cookie header only loses the preferences
+        cookies = SimpleCookie()
+    profile = getattr(user, "profile", None)
+    zone = _zone(profile.time_zone) if profile else None
+    if zone is None and TZ_COOKIE in cookies:
+        zone = _zone(cookies[TZ_COOKIE].value)
+    return Viewer(user=user, zone=zone, language=_language(cookies, _header(scope, b"accept-language")))
+
+
+def render_event(viewer: Viewer, payload: dict) -> str:
+    """The OOB fragments for one event, or "" when there is nothing this viewer may see."""
+    kind = payload.get("type")
+    if kind not in (MESSAGE_NEW, MESSAGE_UPDATED, CONVERSATION_UPDATED):
+        return ""
+    try:
+        conversation = queries.conversation_for_agent(viewer.user, int(payload["conversation_id"]))
+    except (Http404, KeyError, TypeError, ValueError):
+        return ""
+    with translation.override(viewer.language), timezone.override(viewer.zone or timezone.get_default_timezone()):
+        if kind == CONVERSATION_UPDATED:
+            return conversation_fragments(viewer.user, conversation)
+        return message_fragments(viewer.user, conversation, payload.get("message_id"), new=kind == MESSAGE_NEW)
+
+
+def message_fragments(user, conversation, message_id, *, new: bool) -> str:
+    message = queries.message_for_thread(conversation, int(message_id)) if message_id else None
+    if message is None:
+        return ""
+    context = thread_context(user, conversation)
+    if message.type == "reaction" and message.reply_to_id:
+        # A reaction shows under the message it reacts to: refresh that message's row.
+        target = queries.message_for_thread(conversation, message.reply_to_id)
+        if target is not None:
+            return render_to_string("inbox/thread.html#message", {**context, "message": target, "oob": "true"})
+    if new:
+        # Appended to the open thread (static/js/inbox.js skips it if the sender's page already has it);
+        # the list row moves up.
+        html = render_to_string("inbox/thread.html#message-oob-append", {**context, "message": message})
+        return html + row_fragment(user, conversation.pk)
+    # Ticks, failure reason or media changed: replace the row in place if it is on the page.
+    return render_to_string("inbox/thread.html#message", {**context, "message": message, "oob": "true"})
+
+
+def conversation_fragments(user, conversation) -> str:
+    context = thread_context(user, conversation)
+    html = row_fragment(user, conversation.pk)
+    html += render_to_string("inbox/thread.html#header", {**context, "oob": "true"})
+    # The composer is only swapped when the window opened or closed (inbox.js compares data-window),
+    # so an agent's half-typed reply is never wiped.
+    html += render_to_string("inbox/thread.html#composer", {**context, "oob": "true"})
+    return html
+
+
+def row_fragment(user, conversation_id: int) -> str:
+    row = queries.conversation_row(user, conversation_id)
+    if row is None:
+        return ""
+    # The row goes into the list; inbox.js places it by time and drops it if the list's filters exclude it.
+    inner = render_to_string("inbox/list.html#row", row_context(user, row))
+    return f'<div hx-swap-oob="afterbegin:#conversation-rows">{inner}</div>'

@@ -1,0 +1,39 @@
+"""The context thread.html's partials need: shared by the pages, the htmx answers and live updates."""
+
+from __future__ import annotations
+
+import uuid
+
+from conversations.models import Conversation
+from inbox import queries
+from inbox.forms import SNOOZE_CHOICES, ReplyForm
+
+QUICK_REACTIONS = ["👍", "❤️", "😂", "🙏", "😮"]
+
+
+def thread_context(request_user, conversation: Conversation, *, page=None, form=None, reply_to=None, text="") -> dict:
+    """What thread.html's partials need; shared by the page, the htmx answers and live updates."""
+    win = queries.window_state(conversation)
+    if form is None:
+        form = ReplyForm(
+            initial={"client_id": uuid.uuid4(), "reply_to": reply_to.pk if reply_to else None, "text": text}
+        )
+    return {
+        "conversation": conversation,
+        "contact": conversation.contact,
+        "win": win,
+        "page": page,
+        "form": form,
+        "reply_to": reply_to,
+        "teammates": list(queries.teammates_for(conversation)),
+        "user": request_user,
+        "snooze_choices": SNOOZE_CHOICES,
+        "statuses": Conversation.Status,
+        "quick_reactions": QUICK_REACTIONS,
+        "can_templates": request_user.has_perm("inbox.manage_templates"),
+    }
+
+
+def row_context(request_user, row: Conversation) -> dict:
+    """What list.html#row needs for one conversation (a row from queries.conversation_row)."""
+    return {"row": row, "user": request_user, "current_id": None, "list_qs": ""}

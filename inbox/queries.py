@@ -1,0 +1,283 @@
+"""Reads the agent pages need beyond conversations.selectors: filtered, keyset-paged lists and threads.
+
+Everything starts from `conversations.selectors.conversations_for_user`, so an agent only ever
+reads the conversations of their own numbers. Each function runs a fixed number of queries,
+whatever the page size (the list page is asserted on that in tests).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from conversations import window
+from conversations.models import BusinessNumber, Conversation, Label, Message
+from conversations.selectors import conversations_for_user, numbers_for_user
+
+PAGE_SIZE = 30
+THREAD_PAGE_SIZE = 50
+
+STATUSES = [choice for choice, _label in Conversation.Status.choices]
+WHO = ("all", "mine", "unassigned")
+WINDOWS = ("open", "closed")
+
+
+# --- cursors -------------------------------------------------------------------------------------
+# A cursor is the (time, id) of the last row shown, opaque to the browser. The time may be None:
+# threads without any message sort first (PostgreSQL's DESC NULLS FIRST, matching the index).
+
+
+def cursor_encode(at: datetime | None, pk: int) -> str:
+    raw = f"{at.isoformat() if at else ''}|{pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def cursor_decode(value: str | None) -> tuple[datetime | None, int] | None:
+    """The (time, id) in a cursor; None for a missing or tampered one (the first page is shown)."""
+    if not value:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        at_text, pk_text = raw.rsplit("|", 1)
+        at = parse_datetime(at_text) if at_text else None
+        if at_text and (at is None or timezone.is_naive(at)):
+            return None
+        return at, int(pk_text)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return None
+
+
+# --- the conversation list -----------------------------------------------------------------------
+
+
+@dataclass
+class ListFilters:
+    status: str = "open"
+    who: str = "all"
+    window: str = ""
+    number: int | None = None
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, data) -> ListFilters:
+        """Read filters from request.GET; unknown values fall back to the defaults."""
+        status = data.get("status", "open")
+        number = data.get("number", "")
+        return cls(
+            status=status if status in STATUSES or status == "all" else "open",
+            who=data.get("who", "all") if data.get("who") in WHO else "all",
+            window=data.get("window", "") if data.get("window") in WINDOWS else "",
+            number=int(number) if number.isdigit() else None,
+            q=data.get("q", "").strip()[:200],
+        )
+
+    def as_query(self, **changes) -> dict[str, str]:
+        """The filters as GET parameters, without the defaults, for links and the live list."""
+        values = {"status": self.status, "who": self.who, "window": self.window, "number": self.number, "q": self.q}
+        values.update(changes)
+        defaults = {"status": "open", "who": "all", "window": "", "number": None, "q": ""}
+        return {k: str(v) for k, v in values.items() if v != defaults[k] and v is not None}
+
+
+@dataclass
+class ListPage:
+    conversations: list[Conversation]
+    next_cursor: str | None
+    numbers: list[BusinessNumber] = field(default_factory=list)
+
+
+def _with_list_details(qs: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """The row's extras in the same query (last message) plus one prefetch (labels)."""
+    last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-created_at", "-id")
+    return qs.annotate(
+        last_text=Subquery(last.values("text")[:1]),
+        last_type=Subquery(last.values("type")[:1]),
+        last_direction=Subquery(last.values("direction")[:1]),
+        last_status=Subquery(last.values("status")[:1]),
+    ).prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
+
+
+def _search_filter(user, query: str) -> Q:
+    """Conversations matching a search, through conversations.selectors.search when it exists."""
+    from conversations import selectors
+
+    search = getattr(selectors, "search", None)
+    if search is not None:
+        found = search(user, query)
+        model = getattr(found, "model", None)
+        if model is Message:
+            return Q(pk__in=found.values("conversation_id"))
+        if model is Conversation:
+            return Q(pk__in=found.values("pk"))
+        return Q(pk__in=[getattr(item, "conversation_id", None) or item.pk for item in found])
+    # A plain fallback until the full-text selector is in place.
+    return (
+        Q(contact__profile_name__icontains=query)
+        | Q(contact__wa_id__icontains=query.lstrip("+"))
+        | Q(pk__in=Message.objects.filter(text__icontains=query).values("conversation_id"))
+    )
+
+
+def conversation_list(
+    user, filters: ListFilters, *, cursor: str | None = None, limit: int = PAGE_SIZE, now: datetime | None = None
+) -> ListPage:
+    now = now or timezone.now()
+    qs = conversations_for_user(
+        user,
+        status=None if filters.status == "all" else filters.status,
+        assignee={"mine": "me", "unassigned": "none"}.get(filters.who),
+        window=filters.window or None,
+        number=filters.number,
+        now=now,
+    )
+    if filters.q:
+        qs = qs.filter(_search_filter(user, filters.q))
+    position = cursor_decode(cursor)
+    if position is not None:
+        at, pk = position
+        if at is None:
+            qs = qs.filter(Q(last_message_at__isnull=True, pk__lt=pk) | Q(last_message_at__isnull=False))
+        else:
+            qs = qs.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, pk__lt=pk))
+    qs = _with_list_details(qs).order_by(F("last_message_at").desc(nulls_first=True), "-id")
+    rows = list(qs[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = cursor_encode(rows[-1].last_message_at, rows[-1].pk)
+    return ListPage(conversations=rows, next_cursor=next_cursor)
+
+
+def conversation_row(user, pk: int) -> Conversation | None:
+    """One list row, with the same extras as the list (for live updates); None if not visible."""
+    return _with_list_details(conversations_for_user(user).filter(pk=pk)).first()
+
+
+def numbers_of(user) -> list[BusinessNumber]:
+    return list(numbers_for_user(user).order_by("name", "display_phone_number"))
+
+
+# --- one thread ----------------------------------------------------------------------------------
+
+
+def conversation_for_agent(user, pk: int) -> Conversation:
+    """The conversation if the user may see it; 404 otherwise (never 403: do not confirm it exists)."""
+    conversation = (
+        conversations_for_user(user)
+        .select_related("contact", "number", "assignee")
+        .prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
+        .filter(pk=pk)
+        .first()
+    )
+    if conversation is None:
+        raise Http404("no such conversation")
+    return conversation
+
+
+@dataclass
+class ThreadPage:
+    messages: list[Message]
+    older_cursor: str | None
+
+
+def thread_messages(
+    conversation: Conversation, *, before: str | None = None, limit: int = THREAD_PAGE_SIZE
+) -> ThreadPage:
+    """The newest `limit` messages before the cursor, oldest first, with reactions attached.
+
+    Reactions are messages of their own (type "reaction", reply_to the message they react to);
+    they are shown under that message, not as bubbles, when it is on the page.
+    """
+    qs = (
+        Message.objects.filter(conversation=conversation)
+        .select_related("sender", "reply_to", "reply_to__sender")
+        .order_by("-created_at", "-id")
+    )
+    position = cursor_decode(before)
+    if position is not None and position[0] is not None:
+        at, pk = position
+        qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
+    rows = list(qs[: limit + 1])
+    older = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        older = cursor_encode(rows[-1].created_at, rows[-1].pk)
+    rows.reverse()
+    return ThreadPage(messages=attach_reactions(rows), older_cursor=older)
+
+
+def attach_reactions(rows: list[Message]) -> list[Message]:
+    """Give each message `.reactions` (latest emoji per person) and drop the reactions shown there."""
+    by_id = {m.pk: m for m in rows}
+    shown: list[Message] = []
+    for message in rows:
+        message.reactions = []
+    for message in rows:
+        if message.type == "reaction" and message.reply_to_id in by_id:
+            target = by_id[message.reply_to_id]
+            who = (message.direction, message.sender_id)
+            # A later reaction by the same person replaces theirs; an empty one removes it.
+            target.reactions = [r for r in target.reactions if (r.direction, r.sender_id) != who]
+            if message.text:
+                target.reactions.append(message)
+            continue
+        shown.append(message)
+    return shown
+
+
+def message_for_thread(conversation: Conversation, pk: int) -> Message | None:
+    """One message with what its row shows (reply quote, reactions), for live updates."""
+    message = (
+        Message.objects.filter(conversation=conversation, pk=pk)
+        .select_related("sender", "reply_to", "reply_to__sender")
+        .first()
+    )
+    if message is None:
+        return None
+    reactions = list(
+        Message.objects.filter(conversation=conversation, type="reaction", reply_to=message).order_by(
+            "created_at", "id"
+        )
+    )
+    return attach_reactions([message, *reactions])[0]
+
+
+def teammates_for(conversation: Conversation) -> QuerySet:
+    """People who may be assigned this thread: its number's agents, all-number agents, admins."""
+    User = get_user_model()
+    return (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(business_numbers=conversation.number_id)
+            | Q(profile__all_numbers=True, groups__name__in=["agent", "admin"])
+            | Q(groups__name="admin")
+            | Q(is_superuser=True)
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
+def window_state(conversation: Conversation, now: datetime | None = None) -> dict:
+    """Whether the customer service window is open, when it ends, and how long is left."""
+    now = now or timezone.now()
+    expires = conversation.window_expires_at()
+    is_open = conversation.window_open(now)
+    left = window.time_left(conversation.last_inbound_at, now, closed_at=conversation.window_closed_at)
+    minutes = int(left.total_seconds() // 60) if is_open else 0
+    return {
+        "open": is_open,
+        "expires_at": expires,
+        "hours_left": minutes // 60,
+        "minutes_left": minutes % 60,
+        "ending_soon": is_open and left < timedelta(hours=1),
+        "never": conversation.last_inbound_at is None,
+    }

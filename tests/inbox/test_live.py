@@ -1,0 +1,113 @@
+"""Live updates: conversations events reach the browser as htmx out-of-band swaps of the page's partials."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing.websocket import WebsocketCommunicator
+from django.utils import timezone
+
+from config.asgi import application
+from conversations import services
+from inbox import groups
+from tests.conversations.conftest import inbound, profile, status
+from tests.inbox.test_websocket import ORIGIN, session_cookie
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _receive(number, text: str, wamid: str | None = None):
+    return services.inbound_message_receive(
+        number=number,
+        message=inbound(at=timezone.now() - timedelta(minutes=5), text=text, wamid=wamid),
+        profile=profile(name="Jana Schmidt"),
+    )
+
+
+async def _socket(client, user) -> WebsocketCommunicator:
+    cookie = await sync_to_async(session_cookie)(client, user)
+    communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=[ORIGIN, cookie])
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def _frames_until(communicator, wanted, *, seconds: float = 5) -> list[str]:
+    """Frames received until one satisfies `wanted` (or the deadline passes)."""
+    frames: list[str] = []
+    deadline = asyncio.get_running_loop().time() + seconds
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        try:
+            frame = await communicator.receive_from(timeout=left)
+        except TimeoutError:
+            break
+        frames.append(frame)
+        if wanted(frame):
+            break
+    return frames
+
+
+async def test_a_new_message_arrives_as_the_threads_message_partial(client, agent, number):
+    communicator = await _socket(client, agent)
+    first = await sync_to_async(_receive)(number, "Erste Nachricht")
+    await _frames_until(communicator, lambda f: "Erste Nachricht" in f)  # the thread exists now
+
+    message = await sync_to_async(_receive)(number, "Wo ist mein Paket?")
+    conversation_id = first.conversation_id
+    frames = await _frames_until(communicator, lambda f: f'id="msg-{message.pk}"' in f)
+    frame = next(f for f in frames if f'id="msg-{message.pk}"' in f)
+    # Appended to the open thread, rendered by the same partial as the page...
+    assert f'<div hx-swap-oob="beforeend:#thread-{conversation_id}-messages">' in frame
+    assert f'<li id="msg-{message.pk}" class="msg msg-in"' in frame
+    # ...and the conversation row for the list.
+    assert '<div hx-swap-oob="afterbegin:#conversation-rows">' in frame
+    assert f'id="conv-row-{conversation_id}"' in frame
+    await communicator.disconnect()
+
+
+async def test_a_status_update_replaces_the_message_row_with_new_ticks(client, agent, number, monkeypatch):
+    from tests.conversations.conftest import FakeClient
+
+    fake = FakeClient()
+    monkeypatch.setattr("whatsapp.client.get_client", lambda: fake)
+    received = await sync_to_async(_receive)(number, "Hallo")
+    sent = await sync_to_async(services.message_send_text)(
+        conversation=received.conversation, sender=agent, text="Hallo zurück"
+    )
+    await sync_to_async(sent.refresh_from_db)()
+    communicator = await _socket(client, agent)
+    await sync_to_async(services.message_status_apply)(status=status(wamid=sent.wamid, value="read", at=timezone.now()))
+    frames = await _frames_until(communicator, lambda f: f'id="msg-{sent.pk}"' in f)
+    frame = next(f for f in frames if f'id="msg-{sent.pk}"' in f)
+    assert 'hx-swap-oob="true"' in frame
+    assert 'class="ticks ticks-read"' in frame
+    await communicator.disconnect()
+
+
+async def test_times_and_language_follow_the_viewers_browser(client, agent, number):
+    cookie = await sync_to_async(session_cookie)(client, agent)
+    headers = [ORIGIN, (cookie[0], cookie[1] + b"; tz=Asia/Tokyo; django_language=de")]
+    communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=headers)
+    assert (await communicator.connect())[0]
+    message = await sync_to_async(_receive)(number, "Konnichiwa")
+    frames = await _frames_until(communicator, lambda f: "Konnichiwa" in f)
+    frame = next(f for f in frames if "Konnichiwa" in f)
+    tokyo = timezone.localtime(message.sent_at, __import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
+    assert f">{tokyo:%H:%M}</time>" in frame
+    assert "Antworten" in frame  # "Reply" in German
+    await communicator.disconnect()
+
+
+async def test_an_outsider_hears_nothing_even_if_an_event_reaches_their_socket(client, outsider, number):
+    communicator = await _socket(client, outsider)
+    message = await sync_to_async(_receive)(number, "Nur für Support DE")
+    assert await communicator.receive_nothing(timeout=1)
+    # Even an event addressed to them by mistake renders nothing: the consumer checks access itself.
+    payload = {"type": "message.new", "conversation_id": message.conversation_id, "message_id": message.pk}
+    await get_channel_layer().group_send(groups.agent(outsider.pk), {"type": "inbox.event", "payload": payload})
+    assert await communicator.receive_nothing(timeout=1)
+    await communicator.disconnect()

@@ -1,0 +1,162 @@
+"""Applying a stored webhook event: every entry, change, message, status and preference.
+
+Idempotent by construction: the conversations services ignore a wamid they already have and
+never move a status backwards, and a processed event is not applied again. Each part runs in
+its own savepoint so one bad part cannot hide the rest of a batch; the event then ends
+`failed` (a part raised) or `flagged` (an admin must look: unknown number, unreadable part)
+with the reasons, and `webhooks_reprocess` applies it again once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+
+from conversations import services as conversations
+from webhooks.intake import clean_text
+from webhooks.models import WebhookEvent
+from whatsapp import schemas
+
+logger = logging.getLogger(__name__)
+
+# Connection-level errors: retry the whole event later (the Celery task does) instead of
+# recording a part as failed.
+RETRYABLE_DB_ERRORS = (OperationalError, InterfaceError)
+
+TEMPLATE_CHANGES = (schemas.TemplateStatusChange, schemas.TemplateQualityChange, schemas.TemplateCategoryChange)
+
+
+@dataclass
+class Outcome:
+    flags: list[str] = field(default_factory=list)  # an admin must act (event -> flagged)
+    failures: list[str] = field(default_factory=list)  # a part raised (event -> failed)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)
+    media_message_ids: list[int] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def count(self, key: str) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+
+def event_process(*, event_id: int) -> WebhookEvent | None:
+    """Apply one stored event, once. Safe to call again, and concurrently (the row is locked)."""
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
+        if event is None or event.state == WebhookEvent.State.PROCESSED:
+            return event
+        event.attempts += 1
+        try:
+            envelope = schemas.parse_webhook(bytes(event.body))
+        except schemas.PayloadError as exc:
+            _finish(event, WebhookEvent.State.FAILED, str(exc))
+            return event
+        outcome = apply_envelope(envelope)
+        event.fields = outcome.fields
+        event.notes = [{"counts": outcome.counts}, *outcome.notes] if outcome.counts else outcome.notes
+        if outcome.failures:
+            _finish(event, WebhookEvent.State.FAILED, "; ".join(outcome.failures + outcome.flags))
+        elif outcome.flags:
+            _finish(event, WebhookEvent.State.FLAGGED, "; ".join(outcome.flags))
+        else:
+            _finish(event, WebhookEvent.State.PROCESSED, "")
+        if outcome.media_message_ids:
+            from webhooks.tasks import media_download
+
+            for message_id in outcome.media_message_ids:
+                transaction.on_commit(lambda mid=message_id: media_download.delay(mid), robust=True)
+    return event
+
+
+def _finish(event: WebhookEvent, state: str, reason: str) -> None:
+    event.state = state
+    event.reason = clean_text(reason, 4000)
+    event.processed_at = timezone.now()
+    event.save(update_fields=["state", "reason", "processed_at", "attempts", "fields", "notes"])
+    if state != WebhookEvent.State.PROCESSED:
+        logger.warning("webhook event %s %s: %s", event.pk, state, event.reason)
+
+
+def apply_envelope(envelope: schemas.Envelope) -> Outcome:
+    outcome = Outcome()
+    for change in schemas.iter_changes(envelope):
+        if change.field not in outcome.fields:
+            outcome.fields.append(change.field)
+        if isinstance(change, schemas.MessagesChange):
+            _apply_messages_change(change, outcome)
+        elif isinstance(change, TEMPLATE_CHANGES):
+            # No templates model yet: the templates app will read these notes (and the raw body).
+            outcome.notes.append({"kind": change.field, **change.model_dump(mode="json", exclude={"raw"})})
+            outcome.count("template_updates")
+        elif isinstance(change, schemas.InvalidChange):
+            outcome.flags.append(f"unreadable {change.field} change: {change.reason}")
+        else:
+            outcome.notes.append({"kind": "not handled", "field": change.field})
+            outcome.count("not_handled")
+    return outcome
+
+
+def _apply_messages_change(change: schemas.MessagesChange, outcome: Outcome) -> None:
+    for part in change.invalid:
+        outcome.flags.append(f"unreadable {part.kind}: {part.reason}")
+    number = conversations.number_for_phone_number_id(change.phone_number_id)
+    if number is None:
+        outcome.flags.append(
+            f"unknown phone_number_id {change.phone_number_id} (waba {change.waba_id}); add the number, then re-process"
+        )
+        return
+    for error in change.errors:
+        # System or account errors with no message (e.g. 130429): keep them visible.
+        outcome.notes.append({"kind": "error", "code": error.code, "title": error.title, "details": error.details})
+        logger.warning("Cloud API reported error %s for %s: %s", error.code, change.phone_number_id, error.title)
+    for message in change.messages:
+        profile = change.profile_for(message)
+        stored = _part(
+            outcome,
+            f"message {message.id}",
+            lambda m=message, p=profile: conversations.inbound_message_receive(number=number, message=m, profile=p),
+        )
+        if stored is _FAILED:
+            continue
+        if stored is not None:
+            outcome.count("messages_new")
+            if message.media is not None and stored.media_id:
+                outcome.media_message_ids.append(stored.pk)
+        else:
+            outcome.count("messages_duplicate")
+    for status in change.statuses:
+        applied = _part(
+            outcome,
+            f"status {status.status} of {status.id}",
+            lambda s=status: conversations.message_status_apply(status=s),
+        )
+        if applied is not _FAILED:
+            outcome.count("statuses_applied" if applied is not None else "statuses_unknown_wamid")
+    for preference in change.user_preferences:
+        applied = _part(
+            outcome,
+            f"user preference {preference.value}",
+            lambda p=preference: conversations.contact_preference_apply(preference=p),
+        )
+        if applied is not _FAILED:
+            outcome.count("user_preferences")
+
+
+_FAILED = object()
+
+
+def _part(outcome: Outcome, label: str, apply) -> Any:
+    """Run one part in a savepoint; a failure is recorded and the batch goes on."""
+    try:
+        with transaction.atomic():
+            return apply()
+    except RETRYABLE_DB_ERRORS:
+        raise
+    except Exception as exc:  # recorded on the event for an admin; the rest of the batch still applies
+        logger.exception("webhook part failed: %s", label)
+        outcome.failures.append(f"{label}: {type(exc).__name__}: {exc}")
+        return _FAILED

@@ -1,0 +1,34 @@
+"""Celery tasks: thin wrappers around webhooks.processing and webhooks.media."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from webhooks import media, processing
+from whatsapp.errors import CloudApiError
+from whatsapp.retry import backoff_delay
+
+MEDIA_MAX_RETRIES = 5
+
+
+@shared_task(
+    autoretry_for=processing.RETRYABLE_DB_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=8,
+    acks_late=True,
+)
+def webhook_event_process(event_id: int) -> str | None:
+    event = processing.event_process(event_id=event_id)
+    return event.state if event else None
+
+
+@shared_task(bind=True, max_retries=MEDIA_MAX_RETRIES, acks_late=True)
+def media_download(self, message_id: int) -> str | None:
+    final = self.request.retries >= self.max_retries
+    try:
+        message = media.message_media_download(message_id=message_id, final=final)
+    except CloudApiError as exc:  # transient, and retries are left: try again later, backing off
+        raise self.retry(exc=exc, countdown=backoff_delay(self.request.retries, base=10, cap=600)) from None
+    return message.media_state if message else None
