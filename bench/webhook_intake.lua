@@ -3,6 +3,14 @@
 local bodies = {}
 local signatures = {}
 
+local threads_created = 0
+
+-- Runs in the main Lua state once per thread: give each thread its own number.
+function setup(thread)
+  thread:set("thread_number", threads_created)
+  threads_created = threads_created + 1
+end
+
 function init(args)
   local path = args[1]
   local file = assert(io.open(path, "r"))
@@ -14,8 +22,10 @@ function init(args)
     bodies[#bodies + 1] = body
   end
   file:close()
-  -- Each thread starts at a different offset so threads do not send the same body at once.
-  counter = math.random(#bodies)
+  -- Threads start far apart (golden-ratio spacing) so they never send the same body: each Lua
+  -- state has its own unseeded math.random, which would give every thread the same offset.
+  local spacing = (thread_number or 0) * 0.6180339887
+  counter = math.floor(#bodies * (spacing - math.floor(spacing)))
 end
 
 function request()

@@ -57,8 +57,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_config(url: str, *, base_dir: Path) -> dict[str, Any]:
-    """The default database: PostgreSQL from DATABASE_URL, else an SQLite file."""
+def database_config(url: str, *, base_dir: Path, conn_max_age: int = 0) -> dict[str, Any]:
+    """The default database: PostgreSQL from DATABASE_URL, else an SQLite file.
+
+    conn_max_age defaults to 0: under ASGI Django runs each request's sync code in a fresh
+    thread, so persistent connections pile up one per thread until PostgreSQL refuses clients.
+    Put a pooler (PgBouncer) in front for connection reuse.
+    """
     if not url:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": base_dir / "db.sqlite3"}
     if not url.startswith(("postgres://", "postgresql://")):
@@ -67,7 +72,7 @@ def database_config(url: str, *, base_dir: Path) -> dict[str, Any]:
         )
     import dj_database_url
 
-    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    config = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=conn_max_age > 0)
     if not config.get("NAME"):
         raise ImproperlyConfigured("DATABASE_URL must name a database (…/DBNAME)")
     return config

@@ -83,7 +83,11 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env.env_str("DATABASE_URL")
-DATABASES = {"default": env.database_config(DATABASE_URL, base_dir=BASE_DIR)}
+DATABASES = {
+    "default": env.database_config(
+        DATABASE_URL, base_dir=BASE_DIR, conn_max_age=env.env_int("DATABASE_CONN_MAX_AGE", 0)
+    )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.validate_redis_url(env.env_str("REDIS_URL"))
