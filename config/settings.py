@@ -109,6 +109,11 @@ CELERY_BEAT_SCHEDULE["conversations-wake-snoozed"] = {
     "task": "conversations.tasks.conversations_wake_snoozed",
     "schedule": 60.0,
 }
+# Status webhooks parked for a wamid that never became ours (conversations.EarlyStatus).
+CELERY_BEAT_SCHEDULE["conversations-purge-early-statuses"] = {
+    "task": "conversations.tasks.early_statuses_purge",
+    "schedule": 3600.0,
+}
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

@@ -236,3 +236,26 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return f"/{self.shortcut}"
+
+
+class EarlyStatus(models.Model):
+    """A status webhook for a wamid we have not recorded yet.
+
+    Meta can post `sent` (or `failed`) before the delivery task has committed the wamid it got
+    back. Such a status waits here and is applied when `message_sent_record` stores the wamid;
+    without this, a fast `failed` would be lost and the message would look sent.
+    """
+
+    wamid = models.CharField(max_length=255)
+    status = models.CharField(max_length=10)
+    # The status part as Meta sent it; whatsapp.schemas.Status.from_wire reads it again.
+    raw = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["wamid", "status"], name="conversations_earlystatus_once_per_step")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} for {self.wamid}"

@@ -12,17 +12,20 @@ import logging
 import re
 import unicodedata
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from conversations import events
-from conversations.models import BusinessNumber, CannedResponse, Contact, Conversation, Label, Message
+from conversations.exceptions import ConversationError, NotAllowed, WindowClosed
+from conversations.models import BusinessNumber, CannedResponse, Contact, Conversation, EarlyStatus, Label, Message
 
 log = logging.getLogger(__name__)
 
@@ -306,10 +309,26 @@ def inbound_message_receive(*, number: BusinessNumber, message: Any, profile: An
     return stored
 
 
+def _lock_wamid(wamid: str) -> None:
+    """Serialise "is this wamid ours?" with "record this wamid" until the transaction ends.
+
+    A status webhook can race the delivery task that stores the wamid Meta returned; with this
+    lock either the status sees the stored wamid, or the task sees the parked status.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [wamid])
+
+
 @transaction.atomic
 def message_status_apply(*, status: Any) -> Message | None:
-    """Apply Meta's status webhook to our outbound message; None for a wamid we never sent."""
+    """Apply Meta's status webhook to our outbound message.
+
+    Returns None when no message has this wamid yet: the status is parked (EarlyStatus) and
+    applied when the delivery task records the wamid, since Meta's webhook can beat our commit.
+    """
     timestamp = _require_aware(status.timestamp, "status.timestamp")
+    _lock_wamid(status.id)
     message = (
         Message.objects.select_for_update(no_key=True)
         .select_related("conversation")
@@ -317,6 +336,8 @@ def message_status_apply(*, status: Any) -> Message | None:
         .first()
     )
     if message is None:
+        if getattr(status, "raw", None):
+            EarlyStatus.objects.get_or_create(wamid=status.id, status=status.status, defaults={"raw": status.raw})
         return None
     new = status.status
     changed: list[str] = []
@@ -410,7 +431,6 @@ def _conversation_for_update(conversation: Conversation) -> Conversation:
 
 
 def _check_can_send(conversation: Conversation, *, now: datetime) -> None:
-    from conversations.exceptions import ConversationError, WindowClosed
 
     if conversation.number.stopped_at is not None:
         raise ConversationError(
@@ -481,7 +501,6 @@ def _send(*, conversation: Conversation, sender, client_id, now: datetime | None
 
 
 def _clean_text(text: str, *, limit: int, what: str) -> str:
-    from conversations.exceptions import ConversationError
 
     if len(text) > limit:
         raise ConversationError(
@@ -502,7 +521,6 @@ def message_send_text(
     now: datetime | None = None,
 ) -> Message:
     """Queue a free-form text reply; raises WindowClosed outside the customer service window."""
-    from conversations.exceptions import ConversationError, NotAllowed
 
     body = canned_expand(text=text or "").strip()
     if not body:
@@ -543,9 +561,6 @@ def message_send_media(
     now: datetime | None = None,
 ) -> Message:
     """Queue a media reply. The file is stored now; the task uploads it to Meta, then sends it."""
-    from django.core.files.base import ContentFile
-
-    from conversations.exceptions import ConversationError
 
     if not content:
         raise ConversationError(_("The file is empty."))
@@ -579,7 +594,6 @@ def message_react(
     *, conversation: Conversation, sender, message: Message, emoji: str, now: datetime | None = None
 ) -> Message:
     """React to a message of the thread (an empty emoji removes our reaction)."""
-    from conversations.exceptions import NotAllowed
 
     if message.conversation_id != conversation.pk or not message.wamid:
         raise NotAllowed(_("You can only react to a message of this conversation that reached WhatsApp."))
@@ -598,7 +612,6 @@ def message_react(
 @transaction.atomic
 def note_add(*, conversation: Conversation, author, text: str) -> Message:
     """A private note for colleagues in the thread; never sent to the customer."""
-    from conversations.exceptions import ConversationError
 
     body = (text or "").strip()
     if not body:
@@ -638,6 +651,7 @@ def message_media_uploaded(*, message_id: int, media_id: str) -> None:
 @transaction.atomic
 def message_sent_record(*, message_id: int, wamid: str, payload: dict) -> Message | None:
     """Meta accepted the message: store its wamid (status webhooks find it by that)."""
+    _lock_wamid(wamid)
     message = Message.objects.select_for_update(no_key=True).select_related("conversation").get(pk=message_id)
     message.wamid = wamid
     message.payload = payload
@@ -647,7 +661,36 @@ def message_sent_record(*, message_id: int, wamid: str, payload: dict) -> Messag
         fields.append("status")
     message.save(update_fields=fields)
     events.message_changed(message)
+    _apply_early_statuses(wamid)
+    message.refresh_from_db()
     return message
+
+
+# A status parked longer than this was not a race with our own send: it belongs to a message
+# sent by another tool on the same number (or one we lost), and is dropped.
+EARLY_STATUS_KEEP = timedelta(days=2)
+
+
+def early_statuses_purge(*, now: datetime) -> int:
+    """Drop parked statuses that no message of ours claimed in time; returns how many."""
+    deleted, _ = EarlyStatus.objects.filter(received_at__lt=now - EARLY_STATUS_KEEP).delete()
+    return deleted
+
+
+def _apply_early_statuses(wamid: str) -> None:
+    """Statuses Meta posted before we stored this wamid, applied now in the order they happened."""
+    from whatsapp.schemas import Status
+
+    early = list(EarlyStatus.objects.filter(wamid=wamid))
+    parsed = []
+    for row in early:
+        try:
+            parsed.append(Status.from_wire(row.raw))
+        except ValueError:  # pydantic's ValidationError: the part was stored, but is unreadable
+            log.warning("early status %s for %s could not be read again; dropped", row.status, wamid)
+    for status in sorted(parsed, key=lambda s: (s.timestamp, STATUS_RANK.get(s.status, 9))):
+        message_status_apply(status=status)
+    EarlyStatus.objects.filter(pk__in=[row.pk for row in early]).delete()
 
 
 @transaction.atomic
@@ -727,7 +770,6 @@ def _may_work_number(user, number_id: int) -> bool:
 @transaction.atomic
 def conversation_assign(*, conversation: Conversation, assignee, by) -> Conversation:
     """Assign the thread to an agent of its number (or to nobody with assignee=None)."""
-    from conversations.exceptions import NotAllowed
 
     if assignee is not None and not _may_work_number(assignee, conversation.number_id):
         raise NotAllowed(_("%(name)s does not work this number's inbox.") % {"name": assignee.get_username()})
@@ -748,7 +790,6 @@ def conversation_status_set(
     *, conversation: Conversation, status: str, by, snooze_until: datetime | None = None, now: datetime | None = None
 ) -> Conversation:
     """Open, pending (waiting for the customer), resolved, or snoozed until a time in the future."""
-    from conversations.exceptions import ConversationError
 
     now = _now(now)
     if status not in Conversation.Status.values:
@@ -788,7 +829,6 @@ def conversations_wake_snoozed(*, now: datetime | None = None) -> int:
 
 
 def _label_name(name: str) -> str:
-    from conversations.exceptions import ConversationError
 
     clean = " ".join((name or "").split())[:50]
     if not clean:
@@ -837,9 +877,6 @@ def canned_expand(*, text: str) -> str:
 
 @transaction.atomic
 def canned_response_save(*, shortcut: str, text: str) -> CannedResponse:
-    from django.utils.text import slugify
-
-    from conversations.exceptions import ConversationError
 
     slug = slugify(shortcut.lstrip("/"))
     if not slug or not text.strip():

@@ -138,3 +138,9 @@ def message_read_receipt(message_id: int) -> None:
 def conversations_wake_snoozed() -> int:
     """Run by beat: snoozed threads whose time has come reopen."""
     return services.conversations_wake_snoozed()
+
+
+@shared_task
+def early_statuses_purge() -> int:
+    """Run by beat: parked statuses that no message of ours claimed are dropped."""
+    return services.early_statuses_purge(now=timezone.now())
