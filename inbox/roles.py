@@ -31,6 +31,36 @@ ROLE_CAPABILITIES = {
 }
 
 
+# Django model permissions a role needs for its pages in /admin/ (app_label.codename).
+# Admins manage numbers, users and their tokens, labels and canned answers, and look after
+# webhook events; they cannot make anyone a superuser (inbox/admin.py).
+ROLE_MODEL_PERMISSIONS = {
+    ADMIN: [
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
+        "inbox.view_apitoken",
+        "inbox.change_apitoken",
+        "inbox.view_userprofile",
+        "inbox.change_userprofile",
+        "conversations.view_businessnumber",
+        "conversations.add_businessnumber",
+        "conversations.change_businessnumber",
+        "conversations.view_label",
+        "conversations.add_label",
+        "conversations.change_label",
+        "conversations.delete_label",
+        "conversations.view_cannedresponse",
+        "conversations.add_cannedresponse",
+        "conversations.change_cannedresponse",
+        "conversations.delete_cannedresponse",
+        "webhooks.view_webhookevent",
+        "webhooks.change_webhookevent",
+    ],
+}
+
+
 def perm(codename: str) -> str:
     return f"inbox.{codename}"
 
@@ -71,4 +101,15 @@ def sync_role_groups(using: str = "default") -> None:
         )
     for role, codenames in ROLE_CAPABILITIES.items():
         group, _ = Group.objects.db_manager(using).get_or_create(name=role)
-        group.permissions.set([permissions[c] for c in codenames])
+        model_permissions = []
+        for dotted in ROLE_MODEL_PERMISSIONS.get(role, []):
+            app_label, codename = dotted.split(".")
+            # Absent only while an app's models are not migrated yet; the next migrate adds it.
+            found = (
+                Permission.objects.db_manager(using)
+                .filter(content_type__app_label=app_label, codename=codename)
+                .first()
+            )
+            if found is not None:
+                model_permissions.append(found)
+        group.permissions.set([permissions[c] for c in codenames] + model_permissions)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
-from inbox.roles import ROLE_CAPABILITIES, perm
+from inbox.roles import ROLE_CAPABILITIES, ROLE_MODEL_PERMISSIONS, perm
 from tests.conftest import PASSWORD
 
 
@@ -11,7 +11,9 @@ from tests.conftest import PASSWORD
 def test_the_migration_creates_each_role_with_its_permissions():
     for role, capabilities in ROLE_CAPABILITIES.items():
         group = Group.objects.get(name=role)
-        assert sorted(p.codename for p in group.permissions.all()) == sorted(capabilities)
+        granted = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+        expected = {f"inbox.{c}" for c in capabilities} | set(ROLE_MODEL_PERMISSIONS.get(role, []))
+        assert granted == expected
 
 
 @pytest.mark.parametrize(
