@@ -1,0 +1,135 @@
+"""The production shape, for real: uvicorn, a Celery worker process on Redis, channels_redis,
+PostgreSQL, and the simulator as Meta. Every other test runs Celery eagerly; this one does not.
+
+A customer's message arrives as a signed webhook and is processed by the worker; an agent's
+reply is delivered by the worker through the Cloud API client; the status webhooks come back
+and are processed by the worker until the message reads "read".
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from conversations import services
+from conversations.models import Message
+from whatsapp.simulator.server import Simulator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_until(check, *, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def queue(settings):
+    """Tasks go to a queue of this test's own, and are not run eagerly."""
+    import redis
+
+    from config.celery import app
+
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    before = (app.conf.task_always_eager, app.conf.task_default_queue)
+    app.conf.task_always_eager, app.conf.task_default_queue = False, name
+    yield name
+    app.conf.task_always_eager, app.conf.task_default_queue = before
+    redis.Redis.from_url(settings.REDIS_URL).delete(name)  # anything left unconsumed
+
+
+@pytest.fixture
+def simulator(live_asgi, number, settings):
+    sim = Simulator(
+        webhook_url=f"{live_asgi}/webhooks/whatsapp/",
+        app_secret=settings.WHATSAPP_APP_SECRET,
+        access_token=settings.WHATSAPP_ACCESS_TOKEN,
+        status_delay=0.05,
+        auto_read=True,
+        numbers={number.phone_number_id: {"display_phone_number": number.display_phone_number, "waba_id": "1"}},
+    ).start(port=0)
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def worker(queue, simulator, settings, tmp_path):
+    """`celery worker` in its own process, on the test database and this test's queue."""
+    settings_dict = connection.settings_dict
+    database_url = (
+        f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "WHATSAPP_GRAPH_URL": simulator.url,
+        "MEDIA_ROOT": str(tmp_path / "media"),
+    }
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    yield process
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+    print((tmp_path / "worker.log").read_text()[-4000:])  # shown by pytest when the test fails
+
+
+def test_webhooks_and_replies_flow_through_a_real_worker(live_asgi, simulator, worker, number, agent, settings):
+    # The customer writes: the simulator posts a signed webhook to the live server, which stores
+    # it and queues processing on Redis; the worker process applies it.
+    wamid = simulator.customer_message(
+        phone_number_id=number.phone_number_id, wa_id="4915112345678", name="Jana Schmidt", text="Wo ist mein Paket?"
+    )
+    inbound = wait_until(lambda: Message.objects.filter(wamid=wamid).first(), what="the worker to store the message")
+    assert inbound.text == "Wo ist mein Paket?"
+    conversation = inbound.conversation
+    assert conversation.window_open(inbound.sent_at or inbound.created_at)
+
+    # The agent replies: queued here, delivered by the worker through the client to the simulator.
+    reply = services.message_send_text(conversation=conversation, sender=agent, text="Es ist heute unterwegs.")
+    assert reply.status == Message.Status.QUEUED
+
+    def read():
+        reply.refresh_from_db()
+        return reply.status == Message.Status.READ
+
+    wait_until(read, what="sent, delivered and read status webhooks processed by the worker")
+    assert reply.wamid.startswith("wamid.")
+    assert reply.sent_at and reply.delivered_at and reply.read_at
+    assert [sent["payload"]["text"]["body"] for sent in simulator.sent if sent["type"] == "text"] == [
+        "Es ist heute unterwegs."
+    ]
