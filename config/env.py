@@ -65,7 +65,18 @@ def database_config(url: str, *, base_dir: Path, conn_max_age: int = 0) -> dict[
     Put a pooler (PgBouncer) in front for connection reuse.
     """
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": base_dir / "db.sqlite3"}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": base_dir / "db.sqlite3",
+            # The embedded default still serves concurrent requests (the simulator's webhooks
+            # arrive while an agent sends): WAL lets readers go on during a write, IMMEDIATE
+            # takes the write lock at BEGIN (no upgrade deadlock), and writers wait, not fail.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
     if not url.startswith(("postgres://", "postgresql://")):
         raise ImproperlyConfigured(
             f"DATABASE_URL must be a postgres:// or postgresql:// URL, got scheme of {url.split(':', 1)[0]!r}"
