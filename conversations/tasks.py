@@ -107,6 +107,17 @@ def message_deliver(self, message_id: int) -> None:
         payload = _payload(message, media_id=media_id)
         wamid = client.send_message(phone_number_id=phone_number_id, payload=payload)
     except CloudApiError as exc:
+        if exc.maybe_delivered:
+            # Meta may have accepted it: sending again could reach the customer twice.
+            services.message_send_failed(
+                message_id=message_id,
+                title=_("No answer from WhatsApp"),
+                reason=_(
+                    "WhatsApp did not answer in time, so this message may or may not have reached the "
+                    "customer. It was not sent again automatically; check with the customer before resending."
+                ),
+            )
+            return
         if exc.transient and self.request.retries < self.max_retries:
             log.info("message %s: transient Cloud API error, retrying: %s", message_id, exc)
             services.message_requeue(message_id=message_id)

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 
 from whatsapp.errors import CloudApiError
@@ -187,12 +188,16 @@ class CloudApiClient:
                 title="The Cloud API answered with something that is not JSON",
                 http_status=response.status_code,
                 transient=True,
+                maybe_delivered=True,
             ) from None
 
     def _network_error(self, exc: requests.RequestException) -> CloudApiError:
         kind = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
         error = CloudApiError(
-            title=f"The Cloud API {kind}", details=self._auth.redact(f"{type(exc).__name__}: {exc}"), transient=True
+            title=f"The Cloud API {kind}",
+            details=self._auth.redact(f"{type(exc).__name__}: {exc}"),
+            transient=True,
+            maybe_delivered=_may_have_arrived(exc),
         )
         logger.warning("Cloud API %s: %s", kind, error)
         return error
@@ -256,3 +261,17 @@ def get_client() -> CloudApiClient:
                 ),
             )
         return _client[1]
+
+
+def _may_have_arrived(exc: requests.RequestException) -> bool:
+    """Whether the request may have reached Meta although no answer came back.
+
+    Only a connection that was never made is certain not to have delivered anything: a refused
+    or failed connect, or a connect timeout. A read timeout or a reset after sending is unknown.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return True

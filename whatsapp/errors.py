@@ -131,8 +131,13 @@ class CloudApiError(Exception):
         details: str = "",
         http_status: int | None = None,
         transient: bool | None = None,
+        maybe_delivered: bool = False,
     ) -> None:
         self.code = code
+        # True when Meta may have received and acted on the request although we got no usable
+        # answer (a read timeout, a dropped connection, an unreadable 2xx). Sends must not be
+        # retried then: Meta has no idempotency key, so the customer would get the message twice.
+        self.maybe_delivered = maybe_delivered
         self.title = title
         self.details = details
         self.http_status = http_status

@@ -111,6 +111,19 @@ def test_131047_from_send_closes_window(conversation, agent, fake_client):
 
 
 @pytest.mark.django_db
+def test_no_answer_from_meta_fails_the_message_instead_of_sending_it_again(conversation, agent, fake_client):
+    # A read timeout: Meta may have accepted the message; a retry could reach the customer twice.
+    fake_client.fail_with.append(CloudApiError(title="The Cloud API timed out", transient=True, maybe_delivered=True))
+    message = services.message_send_text(conversation=conversation, sender=agent, text="Hallo", now=T0)
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        _deliver(message.pk)
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert "may or may not have reached the customer" in message.error_details
+    assert fake_client.sent == []  # not tried again (a retry would have succeeded)
+
+
+@pytest.mark.django_db
 def test_transient_error_retries_then_sends_once(conversation, agent, fake_client, monkeypatch):
     monkeypatch.setattr(tasks, "backoff_delay", lambda *a, **k: 0)
     fake_client.fail_with.append(CloudApiError(code=130429, title="Rate limit hit", http_status=400))

@@ -183,3 +183,21 @@ def test_the_token_never_appears_in_logs_errors_or_reprs(graph, settings, caplog
     assert TOKEN not in repr(client)
     assert TOKEN not in repr(client._auth)
     assert TOKEN not in repr(vars(client))
+
+
+def test_a_send_whose_answer_times_out_may_have_been_delivered(graph, settings):
+    """Meta got the request but we never saw the answer: retrying could send the message twice."""
+    settings.WHATSAPP_HTTP_TIMEOUT = 0.2
+    graph.script("POST", f"/v26.0/{PNID}/messages", Reply(body={"messages": [{"id": "wamid.X"}]}, delay=1.0))
+    with pytest.raises(CloudApiError, match="timed out") as info:
+        get_client().send_message(phone_number_id=PNID, payload={"to": "+49151", "type": "text"})
+    assert info.value.maybe_delivered
+    assert len(graph.requests) == 1
+
+
+def test_a_refused_connection_was_never_delivered(settings):
+    settings.WHATSAPP_GRAPH_URL = "http://127.0.0.1:9"  # discard port: nothing listens
+    with pytest.raises(CloudApiError) as info:
+        get_client().send_message(phone_number_id=PNID, payload={"to": "+49151", "type": "text"})
+    assert info.value.transient
+    assert not info.value.maybe_delivered
