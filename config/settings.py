@@ -109,6 +109,12 @@ CELERY_BEAT_SCHEDULE["conversations-wake-snoozed"] = {
     "task": "conversations.tasks.conversations_wake_snoozed",
     "schedule": 60.0,
 }
+# Webhook events whose processing task was lost are queued again; old events are purged.
+CELERY_BEAT_SCHEDULE["webhooks-requeue-stuck"] = {
+    "task": "webhooks.tasks.webhook_events_requeue_stuck",
+    "schedule": 300.0,
+}
+CELERY_BEAT_SCHEDULE["webhooks-purge"] = {"task": "webhooks.tasks.webhook_events_purge", "schedule": 86400.0}
 # Status webhooks parked for a wamid that never became ours (conversations.EarlyStatus).
 CELERY_BEAT_SCHEDULE["conversations-purge-early-statuses"] = {
     "task": "conversations.tasks.early_statuses_purge",
@@ -169,6 +175,8 @@ WHATSAPP_HTTP_TIMEOUT = env.env_int("WHATSAPP_HTTP_TIMEOUT", 10)
 WHATSAPP_MEDIA_MAX_BYTES = env.env_int("WHATSAPP_MEDIA_MAX_BYTES", 100 * 1024 * 1024)
 # Meta may batch up to 1000 updates; bodies reach 3 MB.
 WEBHOOK_MAX_BODY_BYTES = env.env_int("WEBHOOK_MAX_BODY_BYTES", 3 * 1024 * 1024)
+# Raw webhook events are kept this long (webhooks_purge, and daily on beat).
+WEBHOOK_RETENTION_DAYS = env.env_int("WEBHOOK_RETENTION_DAYS", 90)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES + 1024
 # A customer message that is only one of these words (any case, punctuation ignored) opts the
 # contact out of marketing; so does a quick-reply button with one of the button payloads/titles.

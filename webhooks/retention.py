@@ -14,11 +14,15 @@ STUCK_AFTER = timedelta(minutes=10)
 PURGE_BATCH = 1000
 
 
-def events_needing_reprocess(*, now=None):
+def events_stuck(*, now=None):
+    """Stored but never processed: the task was lost (broker restart, worker killed)."""
     now = now or timezone.now()
-    return WebhookEvent.objects.filter(state__in=[WebhookEvent.State.FAILED, WebhookEvent.State.FLAGGED]) | (
-        WebhookEvent.objects.filter(state=WebhookEvent.State.RECEIVED, received_at__lt=now - STUCK_AFTER)
-    )
+    return WebhookEvent.objects.filter(state=WebhookEvent.State.RECEIVED, received_at__lt=now - STUCK_AFTER)
+
+
+def events_needing_reprocess(*, now=None):
+    failed_or_flagged = WebhookEvent.objects.filter(state__in=[WebhookEvent.State.FAILED, WebhookEvent.State.FLAGGED])
+    return failed_or_flagged | events_stuck(now=now)
 
 
 def events_reprocess_queue(*, event_ids: list[int]) -> int:

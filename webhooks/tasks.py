@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
-from webhooks import media, processing
+from webhooks import media, processing, retention
 from whatsapp.errors import CloudApiError
 from whatsapp.retry import backoff_delay
 
@@ -32,3 +35,20 @@ def media_download(self, message_id: int) -> str | None:
     except CloudApiError as exc:  # transient, and retries are left: try again later, backing off
         raise self.retry(exc=exc, countdown=backoff_delay(self.request.retries, base=10, cap=600)) from None
     return message.media_state if message else None
+
+
+@shared_task
+def webhook_events_requeue_stuck() -> int:
+    """Run by beat: events stored but never processed are queued again (processing is idempotent).
+
+    Failed and flagged events are left to an admin: they need a fix first, not another try.
+    """
+    ids = list(retention.events_stuck(now=timezone.now()).values_list("pk", flat=True)[:1000])
+    with transaction.atomic():
+        return retention.events_reprocess_queue(event_ids=ids)
+
+
+@shared_task
+def webhook_events_purge() -> int:
+    """Run by beat: stored events past the retention period are deleted."""
+    return retention.events_purge(older_than_days=settings.WEBHOOK_RETENTION_DAYS)
