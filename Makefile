@@ -54,5 +54,5 @@ bench: venv ## load and scale scenarios in bench/ (not tests)
 	$(BIN)/python bench/run.py
 
 messages: venv ## refresh locale/de (.po) and compile it (.mo); needs gettext. Commit both files.
-	$(BIN)/python manage.py makemessages -l de --ignore=.venv --ignore=staticfiles --ignore=tests --ignore=bench
+	$(BIN)/python manage.py makemessages -l de --no-wrap --ignore=.venv --ignore=staticfiles --ignore=tests --ignore=bench
 	$(BIN)/python manage.py compilemessages --ignore=.venv

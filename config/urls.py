@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -22,7 +21,5 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No static route for MEDIA_ROOT, even in DEBUG: customers' files are served only by
+# inbox:media, which checks that the viewer works that conversation's number.

@@ -24,6 +24,7 @@ from conversations import selectors, services
 from conversations.exceptions import ConversationError, NotAllowed, WindowClosed
 from conversations.models import Conversation, Message
 from inbox.api_errors import ApiError
+from inbox.params import positive_int
 from inbox.roles import perm
 from whatsapp.errors import reason_for
 
@@ -159,7 +160,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime | None, int]:
         if at is not None and timezone.is_naive(at):
             raise ValueError("naive")
         return at, int(data["id"])
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError) as exc:
         raise ApiError(422, "validation_error", _("The cursor is not valid."), fields={"cursor": "invalid"}) from exc
 
 
@@ -245,7 +246,7 @@ def conversation_list(
     limit: int = 25,
 ):
     user = _user(request)
-    if assignee not in (None, "me", "none") and not str(assignee).isdigit():
+    if assignee not in (None, "me", "none") and positive_int(assignee) is None:
         raise ApiError(422, "validation_error", _("assignee is a user id, me or none."), fields={"assignee": assignee})
     now = timezone.now()
     limit = _limit(limit)
@@ -392,7 +393,10 @@ def label_add(request, conversation_id: int, body: LabelIn):
 def label_remove(request, conversation_id: int, name: str):
     user = _user(request)
     conversation = selectors.conversation_for_user(user, conversation_id)
-    services.conversation_label_remove(conversation=conversation, name=name, by=user)
+    try:
+        services.conversation_label_remove(conversation=conversation, name=name, by=user)
+    except ConversationError as exc:
+        raise _service_error(exc) from exc
     return list(conversation.labels.order_by("name").values_list("name", flat=True))
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from conversations import window as window_rules
 from conversations.models import BusinessNumber, Contact, Conversation, Message
+from inbox.params import positive_int
 from inbox.roles import ADMIN, role_of
 
 
@@ -55,7 +56,7 @@ def conversations_for_user(
     elif assignee == "none":
         qs = qs.filter(assignee__isnull=True)
     elif assignee not in (None, ""):
-        qs = qs.filter(assignee_id=int(assignee))
+        qs = qs.filter(assignee_id=positive_int(assignee))
     if window in ("open", "closed"):
         open_q = window_open_q(now or timezone.now())
         qs = qs.filter(open_q if window == "open" else ~open_q)
@@ -111,11 +112,12 @@ def _message_text_match(query: str) -> Q | TextMatches | None:
     if connection.vendor == "postgresql":
         tsquery = tsquery_for(query)
         return TextMatches(F("text"), Value(tsquery)) if tsquery else None
+    query = query.replace("\x00", "")
     return Q(text__icontains=query) if query.strip() else None
 
 
 def _contact_match(query: str) -> Q | None:
-    query = query.strip()
+    query = query.replace("\x00", "").strip()  # PostgreSQL refuses NUL even in a LIKE pattern
     if not query:
         return None
     digits = re.sub(r"\D", "", query)

@@ -56,6 +56,8 @@ STATUS_TIME_FIELD = {
     Message.Status.FAILED: "failed_at",
 }
 
+MAX_SNOOZE = timedelta(days=366)
+
 ERROR_WINDOW_CLOSED = 131047
 ERROR_MARKETING_STOPPED = 131050
 
@@ -245,6 +247,9 @@ def inbound_message_receive(*, number: BusinessNumber, message: Any, profile: An
         name=(profile.name if profile else "") or "",
         username=(getattr(profile, "username", "") if profile else "") or "",
     )
+    # Lock the contact before the thread, always: a profile update and a STOP keyword for the
+    # same customer arriving at once would otherwise take the two locks in opposite orders.
+    Contact.objects.select_for_update(no_key=True).filter(pk=contact.pk).first()
     conversation = _conversation_locked(number=number, contact=contact)
 
     quoted_wamid = message.reaction_to if message.type == "reaction" else message.context_id
@@ -440,10 +445,14 @@ def _check_can_send(conversation: Conversation, *, now: datetime) -> None:
         raise WindowClosed(conversation.window_expires_at())
 
 
-def _existing_for_client_id(*, sender, client_id) -> Message | None:
+def _existing_for_client_id(*, sender, client_id, conversation: Conversation) -> Message | None:
+    """The message this sender already recorded under client_id (a retried send), if any."""
     if client_id is None or sender is None:
         return None
-    return Message.objects.filter(sender=sender, client_id=client_id).first()
+    existing = Message.objects.filter(sender=sender, client_id=client_id).first()
+    if existing is not None and existing.conversation_id != conversation.pk:
+        raise ConversationError(_("This client_id was already used for a message in another conversation."))
+    return existing
 
 
 def _record_outbound(*, conversation: Conversation, sender, now: datetime, client_id=None, **fields: Any) -> Message:
@@ -483,7 +492,7 @@ def _client_uuid(client_id) -> uuid.UUID | None:
 def _send(*, conversation: Conversation, sender, client_id, now: datetime | None, **fields: Any) -> Message:
     now = _now(now)
     client_id = _client_uuid(client_id)
-    existing = _existing_for_client_id(sender=sender, client_id=client_id)
+    existing = _existing_for_client_id(sender=sender, client_id=client_id, conversation=conversation)
     if existing is not None:
         # A retried request (double click, network retry): the first one stands, nothing is sent twice.
         return existing
@@ -494,14 +503,16 @@ def _send(*, conversation: Conversation, sender, client_id, now: datetime | None
             return _record_outbound(conversation=locked, sender=sender, now=now, client_id=client_id, **fields)
     except IntegrityError:
         # The same client_id raced in from a second request; that one won.
-        existing = _existing_for_client_id(sender=sender, client_id=client_id)
+        existing = _existing_for_client_id(sender=sender, client_id=client_id, conversation=conversation)
         if existing is None:
             raise
         return existing
 
 
 def _clean_text(text: str, *, limit: int, what: str) -> str:
-
+    # PostgreSQL text cannot hold NUL; it would fail the INSERT with a 500.
+    if "\x00" in text:
+        raise ConversationError(_("The %(what)s contains a character that cannot be sent.") % {"what": what})
     if len(text) > limit:
         raise ConversationError(
             _("The %(what)s is %(length)d characters long; WhatsApp allows %(limit)d.")
@@ -540,6 +551,15 @@ def message_send_text(
     )
 
 
+_MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
+
+
+def _base_mime_type(mime_type: str) -> str:
+    """`type/subtype` from what the browser claimed; anything odd becomes a plain binary file."""
+    base = (mime_type or "").split(";")[0].strip().lower()
+    return base if _MIME.fullmatch(base) else "application/octet-stream"
+
+
 def media_kind_for(mime_type: str) -> str:
     base = (mime_type or "").split(";")[0].strip().lower()
     for kind, types in MEDIA_KINDS.items():
@@ -564,6 +584,7 @@ def message_send_media(
 
     if not content:
         raise ConversationError(_("The file is empty."))
+    mime_type = _base_mime_type(mime_type)
     kind = media_kind_for(mime_type)
     limit = MEDIA_LIMITS.get(kind, DOCUMENT_LIMIT)
     if len(content) > limit:
@@ -616,6 +637,7 @@ def note_add(*, conversation: Conversation, author, text: str) -> Message:
     body = (text or "").strip()
     if not body:
         raise ConversationError(_("Write a note first."))
+    _clean_text(body, limit=MAX_TEXT_LENGTH, what=_("note"))
     note = Message.objects.create(
         conversation=conversation,
         direction=Message.Direction.OUT,
@@ -772,7 +794,8 @@ def conversation_assign(*, conversation: Conversation, assignee, by) -> Conversa
     """Assign the thread to an agent of its number (or to nobody with assignee=None)."""
 
     if assignee is not None and not _may_work_number(assignee, conversation.number_id):
-        raise NotAllowed(_("%(name)s does not work this number's inbox.") % {"name": assignee.get_username()})
+        # Generic on purpose: naming the user would let anyone enumerate usernames by id.
+        raise NotAllowed(_("That person does not work this number's inbox."))
     locked = Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
     previous = locked.assignee_id
     new = assignee.pk if assignee is not None else None
@@ -799,6 +822,10 @@ def conversation_status_set(
             raise ConversationError(_("Choose until when to snooze."))
         if _require_aware(snooze_until, "snooze_until") <= now:
             raise ConversationError(_("Snooze until a time in the future."))
+        if snooze_until > now + MAX_SNOOZE:
+            # Also keeps dates like 9999-12-31 (year 10000 in UTC) out of the database, where
+            # reading them back would fail for every page and webhook touching this thread.
+            raise ConversationError(_("Snooze for a year at most."))
     else:
         snooze_until = None
     locked = Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
@@ -830,7 +857,7 @@ def conversations_wake_snoozed(*, now: datetime | None = None) -> int:
 
 def _label_name(name: str) -> str:
 
-    clean = " ".join((name or "").split())[:50]
+    clean = " ".join((name or "").replace("\x00", "").split())[:50]
     if not clean:
         raise ConversationError(_("A label needs a name."))
     return clean

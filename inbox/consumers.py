@@ -30,6 +30,13 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
 
     async def inbox_event(self, event: dict) -> None:
         """A high-level event from conversations.events, sent on as the partials it changed."""
+        # Checked per event, not only at connect: a user deactivated or moved to another role
+        # while their socket is open must stop hearing customers' messages at once.
+        viewer = await database_sync_to_async(live.viewer_refreshed)(self.viewer)
+        if viewer is None:
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        self.viewer = viewer
         payload = event["payload"]
         if payload.get("type") in (live.MESSAGE_NEW, live.MESSAGE_UPDATED, live.CONVERSATION_UPDATED):
             html = await database_sync_to_async(live.render_event)(self.viewer, payload)

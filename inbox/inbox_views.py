@@ -26,6 +26,7 @@ from conversations.models import Conversation, Message
 from inbox import queries
 from inbox.access import capability_required
 from inbox.forms import ReplyForm, StatusForm
+from inbox.params import positive_int
 from inbox.presenters import thread_context
 from inbox.templatetags.inbox_tags import is_image
 
@@ -55,10 +56,20 @@ def _list_context(request: HttpRequest, *, current: Conversation | None = None) 
     }
 
 
+def _navigated_here_by_the_agent(request: HttpRequest) -> bool:
+    """Not a link on another site: a GET that marks read must not be triggerable cross-site.
+
+    Browsers say where a request came from in Sec-Fetch-Site ("none" for a typed URL or a
+    bookmark); an old browser that sends nothing is trusted, as before.
+    """
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+
+
 def _reply_to(conversation: Conversation, value) -> Message | None:
-    if not value or not str(value).isdigit():
+    pk = positive_int(value)
+    if pk is None:
         return None
-    return Message.objects.filter(conversation=conversation, pk=int(value)).exclude(status="note").first()
+    return Message.objects.filter(conversation=conversation, pk=pk).exclude(status="note").first()
 
 
 def _thread_url(conversation: Conversation, request: HttpRequest | None = None) -> str:
@@ -112,7 +123,7 @@ def thread(request: HttpRequest, pk: int) -> HttpResponse:
         context = thread_context(request.user, conversation, reply_to=reply_to, text=request.GET.get("text", ""))
         return render(request, "inbox/thread.html#composer", context)
     page = queries.thread_messages(conversation)
-    if conversation.unread_count:
+    if conversation.unread_count and _navigated_here_by_the_agent(request):
         # Opening a thread reads it: clears the badge and sends Meta's read receipt (blue ticks).
         services.conversation_mark_read(conversation=conversation, user=request.user)
         conversation.unread_count = 0
@@ -286,8 +297,8 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     assignee = None
     if value == "me":
         assignee = request.user
-    elif value.isdigit():
-        assignee = next((u for u in queries.teammates_for(conversation) if u.pk == int(value)), None)
+    elif positive_int(value) is not None:
+        assignee = next((u for u in queries.teammates_for(conversation) if u.pk == positive_int(value)), None)
         if assignee is None:
             raise Http404("no such teammate")
     try:

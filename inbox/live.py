@@ -8,7 +8,7 @@ and only for conversations that viewer may see (the group names alone are not tr
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.cookies import SimpleCookie
 
 from django.conf import settings
@@ -67,6 +67,21 @@ def viewer_for(scope) -> Viewer:
     if zone is None and TZ_COOKIE in cookies:
         zone = _zone(cookies[TZ_COOKIE].value)
     return Viewer(user=user, zone=zone, language=_language(cookies, _header(scope, b"accept-language")))
+
+
+def viewer_refreshed(viewer: Viewer) -> Viewer | None:
+    """The viewer with their user read again (role, numbers, active); None if they lost the inbox.
+
+    The socket's user object caches permissions and profile from when it connected.
+    """
+    from django.contrib.auth import get_user_model
+
+    from inbox.roles import perm
+
+    user = get_user_model().objects.filter(pk=viewer.user.pk, is_active=True).select_related("profile").first()
+    if user is None or not user.has_perm(perm("work_inbox")):
+        return None
+    return replace(viewer, user=user)
 
 
 def render_event(viewer: Viewer, payload: dict) -> str:

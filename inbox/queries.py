@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 from conversations import window
 from conversations.models import BusinessNumber, Conversation, Label, Message
 from conversations.selectors import conversations_for_user, numbers_for_user
+from inbox.params import positive_int
 
 PAGE_SIZE = 30
 THREAD_PAGE_SIZE = 50
@@ -75,7 +76,7 @@ class ListFilters:
             status=status if status in STATUSES or status == "all" else "open",
             who=data.get("who", "all") if data.get("who") in WHO else "all",
             window=data.get("window", "") if data.get("window") in WINDOWS else "",
-            number=int(number) if number.isdigit() else None,
+            number=positive_int(number),
             q=data.get("q", "").strip()[:200],
         )
 

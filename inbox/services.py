@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from inbox.models import ApiToken, UserProfile, hash_token
-from inbox.roles import ROLES
+from inbox.roles import AGENT, ROLES
 
 User = get_user_model()
 
@@ -49,7 +49,8 @@ def user_create_or_update(
         raise UnknownNumber(f"no business number with phone_number_id {', '.join(sorted(missing))}")
     user.business_numbers.set(numbers)
     profile, _ = UserProfile.objects.get_or_create(user=user)
-    profile.all_numbers = not numbers
+    # Only agents are scoped by number; admins see every inbox by role, finance none.
+    profile.all_numbers = role == AGENT and not numbers
     profile.save(update_fields=["all_numbers"])
     return user
 

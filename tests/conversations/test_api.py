@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from conversations.models import Conversation
 from conversations.services import message_send_text
@@ -224,7 +225,7 @@ def test_assign_status_notes_labels_read(
     assert r.json()["assignee"] is None
     r = client.post(
         f"{base}/status",
-        {"status": "snoozed", "snooze_until": "2099-01-01T09:00:00+01:00"},
+        {"status": "snoozed", "snooze_until": (timezone.now() + timedelta(days=2)).isoformat()},
         content_type="application/json",
         **headers,
     )

@@ -1,0 +1,12 @@
+"""Reading numbers out of user input (query strings, form fields)."""
+
+from __future__ import annotations
+
+
+def positive_int(value) -> int | None:
+    """The value as an id, or None. `str.isdigit` alone is not enough: "²" is a digit to it,
+    and int("²") raises."""
+    text = str(value or "")
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
