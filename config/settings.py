@@ -85,7 +85,10 @@ TEMPLATES = [
 DATABASE_URL = env.env_str("DATABASE_URL")
 DATABASES = {
     "default": env.database_config(
-        DATABASE_URL, base_dir=BASE_DIR, conn_max_age=env.env_int("DATABASE_CONN_MAX_AGE", 0)
+        DATABASE_URL,
+        base_dir=BASE_DIR,
+        pool_max_size=env.env_int("DATABASE_POOL_MAX_SIZE", 10),
+        conn_max_age=env.env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

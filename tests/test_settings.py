@@ -20,13 +20,15 @@ PROBE = (
     " 'db_name': str(settings.DATABASES['default']['NAME']),"
     " 'layer': settings.CHANNEL_LAYERS['default']['BACKEND'],"
     " 'eager': settings.CELERY_TASK_ALWAYS_EAGER, 'broker': settings.CELERY_BROKER_URL,"
-    " 'debug': settings.DEBUG}))"
+    " 'debug': settings.DEBUG, 'conn_max_age': settings.DATABASES['default'].get('CONN_MAX_AGE'),"
+    " 'pool': settings.DATABASES['default'].get('OPTIONS', {}).get('pool')}))"
 )
 
 
 def run_settings(**overrides: str) -> subprocess.CompletedProcess:
     names = (
         "DATABASE_URL",
+        "DATABASE_POOL_MAX_SIZE",
         "REDIS_URL",
         "DEBUG",
         "SECRET_KEY",
@@ -59,10 +61,17 @@ def test_no_environment_gives_the_embedded_default():
     assert seen["debug"] is True
 
 
-def test_database_url_switches_to_postgresql():
+def test_database_url_switches_to_postgresql_with_a_connection_pool():
     seen = probe(DATABASE_URL="postgres://postgres@127.0.0.1:5432/inbox_example")
     assert seen["db"] == "django.db.backends.postgresql"
     assert seen["db_name"] == "inbox_example"
+    assert seen["pool"] == {"min_size": 2, "max_size": 10, "timeout": 10}
+    assert seen["conn_max_age"] == 0
+
+
+def test_the_pool_can_be_turned_off():
+    seen = probe(DATABASE_URL="postgres://postgres@127.0.0.1:5432/inbox_example", DATABASE_POOL_MAX_SIZE="0")
+    assert seen["pool"] is None
 
 
 def test_redis_url_switches_channel_layer_and_celery():
@@ -80,6 +89,7 @@ def test_redis_url_switches_channel_layer_and_celery():
         ("REDIS_URL", "localhost:6379"),
         ("WHATSAPP_API_VERSION", "26"),
         ("WHATSAPP_GRAPH_URL", "graph.facebook.com"),
+        ("DATABASE_POOL_MAX_SIZE", "-1"),
     ],
 )
 def test_bad_values_fail_at_start_naming_the_variable(name, value):

@@ -31,14 +31,17 @@ def test_healthz_without_redis_configured_says_disabled(client, settings):
 def test_healthz_is_503_when_the_database_is_down(client):
     from django.db import connection
 
-    # Point the connection at a port where nothing listens, as if PostgreSQL had stopped.
+    # Point the connection at a port where nothing listens, as if PostgreSQL had stopped; the
+    # pool is closed too, or it would hand out its open connections to the real server.
     original_port = connection.settings_dict["PORT"]
     connection.close()
+    connection.close_pool()
     connection.settings_dict["PORT"] = "1"
     try:
         response = client.get("/healthz")
     finally:
         connection.close()
+        connection.close_pool()
         connection.settings_dict["PORT"] = original_port
     assert response.status_code == 503
     assert response.json()["database"] == "down"
