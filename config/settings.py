@@ -118,6 +118,11 @@ CELERY_BEAT_SCHEDULE["webhooks-requeue-stuck"] = {
     "schedule": 300.0,
 }
 CELERY_BEAT_SCHEDULE["webhooks-purge"] = {"task": "webhooks.tasks.webhook_events_purge", "schedule": 86400.0}
+# Outbound messages whose delivery worker died mid-send are failed, never resent.
+CELERY_BEAT_SCHEDULE["conversations-stuck-sending"] = {
+    "task": "conversations.tasks.messages_stuck_sending_fail",
+    "schedule": 300.0,
+}
 # Status webhooks parked for a wamid that never became ours (conversations.EarlyStatus).
 CELERY_BEAT_SCHEDULE["conversations-purge-early-statuses"] = {
     "task": "conversations.tasks.early_statuses_purge",

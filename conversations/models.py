@@ -180,6 +180,8 @@ class Message(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     played_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    # When a delivery task claimed it (queued -> sending); a claim that never ends is swept.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     error_code = models.IntegerField(null=True, blank=True)
     error_title = models.CharField(max_length=255, blank=True, default="")
     error_details = models.TextField(blank=True, default="")
@@ -204,6 +206,8 @@ class Message(models.Model):
             models.Index(fields=["conversation", "created_at", "id"], name="msg_thread_order_idx"),
             # Outbound work not yet handed to Meta (the delivery task claims these).
             models.Index(fields=["created_at"], condition=Q(status="queued"), name="msg_queued_idx"),
+            # The sweep of claims whose worker died (conversations.tasks.messages_stuck_sending_fail).
+            models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="msg_sending_idx"),
         ]
 
     def __str__(self) -> str:

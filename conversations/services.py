@@ -660,7 +660,10 @@ def message_claim(*, message_id: int) -> bool:
     one row changed, so a message reaches Meta at most once per claim.
     """
     return (
-        Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(status=Message.Status.SENDING) == 1
+        Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(
+            status=Message.Status.SENDING, claimed_at=timezone.now()
+        )
+        == 1
     )
 
 
@@ -755,6 +758,36 @@ def message_send_failed(
         )
     events.message_changed(message)
     return message
+
+
+def may_have_been_delivered_reason() -> str:
+    """Why a message is failed when nobody knows whether Meta accepted it."""
+    return _(
+        "WhatsApp did not answer in time, so this message may or may not have reached the "
+        "customer. It was not sent again automatically; check with the customer before resending."
+    )
+
+
+# A claim lasts one task run (time limit 120 s); one older than this lost its worker.
+STUCK_SENDING_AFTER = timedelta(minutes=10)
+
+
+def messages_stuck_sending_fail(*, now: datetime) -> int:
+    """Fail messages whose delivery task died between claiming them and hearing from Meta.
+
+    Sending again could reach the customer twice, so they are failed with an honest reason
+    instead of showing "sending" forever.
+    """
+    stuck = list(
+        Message.objects.filter(
+            status=Message.Status.SENDING, claimed_at__lt=_require_aware(now, "now") - STUCK_SENDING_AFTER
+        ).values_list("pk", flat=True)[:500]
+    )
+    for message_id in stuck:
+        message_send_failed(
+            message_id=message_id, title=_("No answer from WhatsApp"), reason=may_have_been_delivered_reason(), now=now
+        )
+    return len(stuck)
 
 
 # --- agents: thread state ---------------------------------------------------------------------

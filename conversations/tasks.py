@@ -112,10 +112,7 @@ def message_deliver(self, message_id: int) -> None:
             services.message_send_failed(
                 message_id=message_id,
                 title=_("No answer from WhatsApp"),
-                reason=_(
-                    "WhatsApp did not answer in time, so this message may or may not have reached the "
-                    "customer. It was not sent again automatically; check with the customer before resending."
-                ),
+                reason=services.may_have_been_delivered_reason(),
             )
             return
         if exc.transient and self.request.retries < self.max_retries:
@@ -155,3 +152,9 @@ def conversations_wake_snoozed() -> int:
 def early_statuses_purge() -> int:
     """Run by beat: parked statuses that no message of ours claimed are dropped."""
     return services.early_statuses_purge(now=timezone.now())
+
+
+@shared_task
+def messages_stuck_sending_fail() -> int:
+    """Run by beat: claims whose worker died are failed with an honest reason (never resent)."""
+    return services.messages_stuck_sending_fail(now=timezone.now())

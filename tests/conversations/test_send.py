@@ -285,3 +285,22 @@ def test_client_id_as_string_from_a_form_is_idempotent_and_junk_ignored(conversa
     assert first.pk == again.pk and str(first.client_id) == key
     services.message_send_text(conversation=conversation, sender=agent, text="b", client_id="not-a-uuid", now=T0)
     assert Message.objects.filter(direction="out").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_claim_whose_worker_died_is_failed_honestly_not_resent(conversation, agent, fake_client):
+    stuck = services.message_send_text(conversation=conversation, sender=agent, text="Hallo", now=T0)
+    fresh = services.message_send_text(conversation=conversation, sender=agent, text="Noch da?", now=T0)
+    for message in (stuck, fresh):
+        assert services.message_claim(message_id=message.pk)  # claimed, then the worker died
+    Message.objects.filter(pk=stuck.pk).update(claimed_at=T0)
+    Message.objects.filter(pk=fresh.pk).update(claimed_at=T0 + timedelta(minutes=9))
+
+    assert services.messages_stuck_sending_fail(now=T0 + timedelta(minutes=11)) == 1
+
+    stuck.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stuck.status == "failed"
+    assert "may or may not have reached the customer" in stuck.error_details
+    assert fresh.status == "sending"
+    assert fake_client.sent == []
