@@ -297,8 +297,8 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     assignee = None
     if value == "me":
         assignee = request.user
-    elif positive_int(value) is not None:
-        assignee = next((u for u in queries.teammates_for(conversation) if u.pk == positive_int(value)), None)
+    elif (teammate_pk := positive_int(value)) is not None:
+        assignee = next((u for u in queries.teammates_for(conversation) if u.pk == teammate_pk), None)
         if assignee is None:
             raise Http404("no such teammate")
     try:
