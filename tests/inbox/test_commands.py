@@ -104,3 +104,9 @@ def test_seed_demo_is_idempotent_and_users_can_sign_in(client):
     assert User.objects.filter(username__in=["agent", "admin", "finance"]).count() == 3
     assert BusinessNumber.objects.count() == 2
     assert client.login(username="finance", password="finance-demo-2026")
+    # One webhook event for a number nobody added, flagged for an admin (seeded once).
+    from webhooks.models import WebhookEvent
+
+    flagged = WebhookEvent.objects.get()
+    assert flagged.state == WebhookEvent.State.FLAGGED
+    assert "unknown phone_number_id 100000000000009" in flagged.reason

@@ -37,6 +37,9 @@ class Command(BaseCommand):
         from conversations.demo import seed_conversations
 
         seed_conversations(stdout=self.stdout)
+        from webhooks.demo import seed_events
+
+        seed_events(stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Sign in at http://127.0.0.1:8000/login/ as:"))
         for username, role, password, _numbers in DEMO_USERS:
             self.stdout.write(f"  {role:8} {username} / {password}")
