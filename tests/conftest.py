@@ -109,3 +109,33 @@ def live_asgi(transactional_db):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_simulator(live_asgi, number, settings):
+    """Start the simulator as Meta for the live server: it posts signed webhooks there, and the
+    inbox's client (WHATSAPP_GRAPH_URL) talks to it. Call it with Simulator options."""
+    from whatsapp.simulator.server import Simulator
+
+    started = []
+
+    def start(**options):
+        sim = Simulator(
+            webhook_url=f"{live_asgi}/webhooks/whatsapp/",
+            app_secret=settings.WHATSAPP_APP_SECRET,
+            access_token=settings.WHATSAPP_ACCESS_TOKEN,
+            numbers={
+                number.phone_number_id: {
+                    "display_phone_number": number.display_phone_number,
+                    "waba_id": number.waba_id,
+                }
+            },
+            **{"status_delay": 0.1, **options},
+        ).start(port=0)
+        settings.WHATSAPP_GRAPH_URL = sim.url
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -20,19 +19,9 @@ from django.db import connection
 
 from conversations import services
 from conversations.models import Message
-from whatsapp.simulator.server import Simulator
+from tests.simulator.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_until(check, *, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -51,17 +40,8 @@ def queue(settings):
 
 
 @pytest.fixture
-def simulator(live_asgi, number, settings):
-    sim = Simulator(
-        webhook_url=f"{live_asgi}/webhooks/whatsapp/",
-        app_secret=settings.WHATSAPP_APP_SECRET,
-        access_token=settings.WHATSAPP_ACCESS_TOKEN,
-        status_delay=0.05,
-        auto_read=True,
-        numbers={number.phone_number_id: {"display_phone_number": number.display_phone_number, "waba_id": "1"}},
-    ).start(port=0)
-    yield sim
-    sim.stop()
+def simulator(live_simulator):
+    return live_simulator(status_delay=0.05, auto_read=True)
 
 
 @pytest.fixture
@@ -114,7 +94,9 @@ def test_webhooks_and_replies_flow_through_a_real_worker(live_asgi, simulator, w
     wamid = simulator.customer_message(
         phone_number_id=number.phone_number_id, wa_id="4915112345678", name="Jana Schmidt", text="Wo ist mein Paket?"
     )
-    inbound = wait_until(lambda: Message.objects.filter(wamid=wamid).first(), what="the worker to store the message")
+    inbound = wait_for(
+        lambda: Message.objects.filter(wamid=wamid).first(), what="the worker to store the message", timeout=30
+    )
     assert inbound.text == "Wo ist mein Paket?"
     conversation = inbound.conversation
     assert conversation.window_open(inbound.sent_at or inbound.created_at)
@@ -127,7 +109,7 @@ def test_webhooks_and_replies_flow_through_a_real_worker(live_asgi, simulator, w
         reply.refresh_from_db()
         return reply.status == Message.Status.READ
 
-    wait_until(read, what="sent, delivered and read status webhooks processed by the worker")
+    wait_for(read, what="sent, delivered and read status webhooks processed by the worker", timeout=30)
     assert reply.wamid.startswith("wamid.")
     assert reply.sent_at and reply.delivered_at and reply.read_at
     assert [sent["payload"]["text"]["body"] for sent in simulator.sent if sent["type"] == "text"] == [

@@ -11,25 +11,13 @@ from playwright.sync_api import expect
 
 from conversations.models import Message
 from tests.conftest import PASSWORD
-from whatsapp.simulator.server import Simulator
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def simulator(live_asgi, number, settings):
-    sim = Simulator(
-        webhook_url=f"{live_asgi}/webhooks/whatsapp/",
-        app_secret=settings.WHATSAPP_APP_SECRET,
-        access_token=settings.WHATSAPP_ACCESS_TOKEN,
-        status_delay=0.1,
-        numbers={
-            number.phone_number_id: {"display_phone_number": number.display_phone_number, "waba_id": number.waba_id}
-        },
-    ).start(port=0)
-    settings.WHATSAPP_GRAPH_URL = sim.url  # the inbox's client now talks to the simulator
-    yield sim
-    sim.stop()
+def simulator(live_simulator):
+    return live_simulator()
 
 
 def test_a_customer_writes_the_agent_replies_and_both_see_blue_ticks(live_asgi, simulator, browser, agent, number):
