@@ -11,7 +11,7 @@ SIMULATOR_PORT ?= 8001
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whatsapp_inbox
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help venv run test lint fmt worker beat bench migrate messages
+.PHONY: help venv run test smoke lint fmt worker beat bench migrate messages
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ run: venv ## the inbox with demo data on SQLite, the simulator standing in for M
 test: venv ## the whole suite on PostgreSQL and Redis
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/pytest $(PYTEST_ARGS)
+
+smoke: ## the production shape from requirements.txt alone: one webhook in, one reply read (CI runs it)
+	./scripts/production-smoke.sh
 
 lint: venv ## ruff check and format check
 	$(BIN)/ruff check .

@@ -38,8 +38,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--status-delay", type=float, default=0.7, help="seconds between sent/delivered/read")
         parser.add_argument("--template-review-delay", type=float, default=5.0, help="seconds until approval")
+        parser.add_argument(
+            "--auto-read", action="store_true", help="customers read every message at once (scripted runs)"
+        )
 
-    def handle(self, *args, port, host, webhook_url, status_delay, template_review_delay, **options):
+    def handle(self, *args, port, host, webhook_url, status_delay, template_review_delay, auto_read, **options):
         if not settings.WHATSAPP_APP_SECRET or not settings.WHATSAPP_ACCESS_TOKEN:
             raise CommandError("Set WHATSAPP_APP_SECRET and WHATSAPP_ACCESS_TOKEN (the simulator checks both).")
         try:
@@ -53,6 +56,7 @@ class Command(BaseCommand):
             api_version=settings.WHATSAPP_API_VERSION,
             status_delay=status_delay,
             template_review_delay=template_review_delay,
+            auto_read=auto_read,
             numbers=numbers,
         )
         try:
