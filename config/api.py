@@ -62,3 +62,11 @@ api.add_router("", me_router)
 from conversations.api import router as conversations_router  # noqa: E402
 
 api.add_router("", conversations_router)
+
+from templates_app.api import router as templates_router  # noqa: E402
+
+api.add_router("", templates_router)
+
+from billing.api import router as billing_router  # noqa: E402
+
+api.add_router("", billing_router)

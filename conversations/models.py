@@ -174,6 +174,9 @@ class Message(models.Model):
     template_name = models.CharField(max_length=512, blank=True, default="")
     template_language = models.CharField(max_length=16, blank=True, default="")
     template_parameters = models.JSONField(default=dict, blank=True)
+    # The template's category when it was sent (MARKETING, UTILITY, AUTHENTICATION): what it
+    # cost is decided by this, even if Meta re-categorises the template later.
+    template_category = models.CharField(max_length=32, blank=True, default="")
     # Inbound: Meta's timestamp. Outbound: when each status step happened (Meta's timestamps).
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

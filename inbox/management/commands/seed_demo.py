@@ -20,6 +20,8 @@ DEMO_USERS = [
     # username, role, password, numbers (phone_number_ids; empty = all)
     ("agent", "agent", "agent-demo-2026", ["100000000000001"]),
     ("admin", "admin", "admin-demo-2026", []),
+    # A second admin: templates need an approver who is not their author (four-eyes).
+    ("reviewer", "admin", "reviewer-demo-2026", []),
     ("finance", "finance", "finance-demo-2026", []),
 ]
 

@@ -1,0 +1,7 @@
+"""The templates endpoints of the JSON API (DESIGN.md)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["templates"])
