@@ -185,6 +185,8 @@ WHATSAPP_MEDIA_MAX_BYTES = env.env_int("WHATSAPP_MEDIA_MAX_BYTES", 100 * 1024 * 
 WEBHOOK_MAX_BODY_BYTES = env.env_int("WEBHOOK_MAX_BODY_BYTES", 3 * 1024 * 1024)
 # Raw webhook events are kept this long (webhooks_purge, and daily on beat).
 WEBHOOK_RETENTION_DAYS = env.env_int("WEBHOOK_RETENTION_DAYS", 90)
+# Free service messages per business number and calendar month from 2026-10-01 (billing rules).
+BILLING_SERVICE_FREE_TIER = env.env_int("BILLING_SERVICE_FREE_TIER", 1000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES + 1024
 # A customer message that is only one of these words (any case, punctuation ignored) opts the
 # contact out of marketing; so does a quick-reply button with one of the button payloads/titles.
