@@ -1,4 +1,9 @@
-"""Admin pages for users and API tokens, safe for the admin role (which is not superuser)."""
+"""Admin pages for users and API tokens, safe for the admin role (which is not superuser).
+
+The admin role manages agents, finance and other admins. A superuser is out of its reach: it
+may see one, but not change, re-password, deactivate or delete them, nor revoke their tokens;
+and it cannot grant superuser status or single permissions to anyone, itself included.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,18 @@ User = get_user_model()
 SUPERUSER_ONLY_FIELDS = ("is_superuser", "user_permissions")
 
 
+def _out_of_reach(request, user) -> bool:
+    """A superuser, seen by someone who is not one: read-only for them."""
+    return user is not None and user.is_superuser and not request.user.is_superuser
+
+
 class UserProfileInline(admin.StackedInline):
     model = UserProfile
     can_delete = False
+
+    def has_change_permission(self, request, obj=None):
+        # obj is the user whose page this is.
+        return not _out_of_reach(request, obj) and super().has_change_permission(request, obj)
 
 
 admin.site.unregister(User)
@@ -40,6 +54,13 @@ class InboxUserAdmin(UserAdmin):
             return readonly
         return (*readonly, *SUPERUSER_ONLY_FIELDS)
 
+    # Both also guard the password page (UserAdmin.user_change_password asks has_change_permission).
+    def has_change_permission(self, request, obj=None):
+        return not _out_of_reach(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not _out_of_reach(request, obj) and super().has_delete_permission(request, obj)
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
@@ -52,3 +73,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        owner = obj.user if obj is not None else None
+        return not _out_of_reach(request, owner) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        owner = obj.user if obj is not None else None
+        return not _out_of_reach(request, owner) and super().has_delete_permission(request, obj)
