@@ -1,0 +1,137 @@
+"""Reading the dated data: which rule, card, market and rate were in force at a moment.
+
+Every function takes the moment (`at`, an aware datetime) and answers from the tables alone, so
+a change of Meta's rules or prices is a new row with a later date, never a code change.
+Period boundaries are UTC calendar days.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import phonenumbers
+from django.db.models import Max
+
+from billing.models import Category, MarketMapping, PricingRule, Rate, RateCard, normalize_category
+
+OTHER_MARKET = "Other"
+
+
+def day_of(at: datetime) -> date:
+    return at.astimezone(UTC).date()
+
+
+def month_of(at: datetime) -> date:
+    return day_of(at).replace(day=1)
+
+
+def category_for(*, kind: str, template_category: str | None) -> str:
+    """The pricing category of a message: a template's own category, `service` for free-form."""
+    if kind == "template":
+        category = normalize_category(template_category)
+        if category not in Category.values or category == Category.SERVICE:
+            raise ValueError(f"unknown template category: {template_category!r}")
+        return category
+    return Category.SERVICE
+
+
+def rule_for(*, category: str, in_window: bool, at: datetime) -> PricingRule | None:
+    """The rule of the latest rule set on or before `at` for this category; a rule for the exact
+    window side wins over an `any` rule. None: no rules loaded (the caller charges)."""
+    day = day_of(at)
+    latest = PricingRule.objects.filter(effective_from__lte=day).aggregate(d=Max("effective_from"))["d"]
+    if latest is None:
+        return None
+    side = PricingRule.Window.INSIDE if in_window else PricingRule.Window.OUTSIDE
+    rules = {r.window: r for r in PricingRule.objects.filter(effective_from=latest, category=category)}
+    return rules.get(side) or rules.get(PricingRule.Window.ANY)
+
+
+def service_free_tier_at(at: datetime) -> PricingRule | None:
+    """The service rule with a free tier in force at `at` (None before 2026-10-01 in the default
+    rules): tells how to read Meta's `free_customer_service` for a message sent then."""
+    rule = rule_for(category=Category.SERVICE, in_window=True, at=at)
+    return rule if rule is not None and rule.treatment == PricingRule.Treatment.FREE_TIER else None
+
+
+def card_for(*, at: datetime, currency: str | None = None) -> RateCard | None:
+    """The card in force on `at`'s day: the latest effective one (in `currency` if given; among
+    currencies on the same day USD first, so a card in a new currency does not win by accident)."""
+    cards = RateCard.objects.filter(effective_from__lte=day_of(at))
+    if currency:
+        cards = cards.filter(currency=currency)
+    found = list(cards.order_by("-effective_from")[:20])
+    if not found:
+        return None
+    newest = found[0].effective_from
+    same_day = [c for c in found if c.effective_from == newest]
+    same_day.sort(key=lambda c: (c.currency != "USD", c.currency))
+    return same_day[0]
+
+
+def country_of(*, wa_id: str = "", user_id: str = "", stored: str = "") -> str:
+    """The recipient's ISO country: the contact's stored market, else from the number."""
+    if stored:
+        return stored
+    if wa_id:
+        try:
+            parsed = phonenumbers.parse(f"+{wa_id.lstrip('+')}")
+            region = phonenumbers.region_code_for_number(parsed) or phonenumbers.region_code_for_country_code(
+                parsed.country_code
+            )
+            if region and region not in ("ZZ", "001"):
+                return region
+        except phonenumbers.NumberParseException:
+            pass
+    match = re.match(r"^([A-Z]{2})\.", user_id or "")
+    return match.group(1) if match else ""
+
+
+def market_for(*, country: str, wa_id: str = "", at: datetime) -> str:
+    """Meta's market for a recipient: the longest calling-code prefix mapped (Meta splits +1 by
+    prefix), else the ISO country, else `Other`. Each code's latest mapping on or before `at`."""
+    digits = re.sub(r"\D", "", wa_id or "")
+    codes = [digits[:n] for n in range(min(len(digits), 7), 0, -1)] if digits else []
+    if country:
+        codes.append(country.upper())
+    if not codes:
+        return OTHER_MARKET
+    found: dict[str, str] = {}
+    rows = MarketMapping.objects.filter(code__in=codes, effective_from__lte=day_of(at)).order_by("-effective_from")
+    for code, market in rows.values_list("code", "market"):
+        found.setdefault(code, market)
+    for code in codes:
+        if code in found:
+            return found[code]
+    return OTHER_MARKET
+
+
+@dataclass(frozen=True)
+class Price:
+    unit_price: Decimal
+    market: str
+    # The market whose price was used (`Other` when the card has none for the recipient's market).
+    priced_market: str
+    card: RateCard | None
+
+
+def price_for(*, card: RateCard | None, market: str, category: str) -> Price:
+    """The card's price for market x category; the card's `Other` row when the market has none."""
+    if card is None:
+        return Price(Decimal("0"), market, market, None)
+    prices = dict(
+        Rate.objects.filter(card=card, market__in=[market, OTHER_MARKET], category=category).values_list(
+            "market", "unit_price"
+        )
+    )
+    if market in prices:
+        return Price(prices[market], market, market, card)
+    if OTHER_MARKET in prices:
+        return Price(prices[OTHER_MARKET], market, OTHER_MARKET, card)
+    # Authentication-international is n/a in most markets: the plain authentication price applies.
+    if category == Category.AUTHENTICATION_INTERNATIONAL:
+        return price_for(card=card, market=market, category=Category.AUTHENTICATION)
+    return Price(Decimal("0"), market, "", card)

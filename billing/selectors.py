@@ -1,0 +1,362 @@
+"""Billing reads: the quote, the month summary, the records behind a figure.
+
+The summary aggregates in SQL: on PostgreSQL one GROUPING SETS query over the month's rows
+(index `billing_rec_sent_idx` / `billing_rec_number_sent_idx` for the range), plus one for the
+previous month, the flagged list and the labels: a constant number of queries.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from billing import pricing, rules
+from billing.models import BillingRecord, MonthlyUsage, PricingRule
+
+ZERO = Decimal("0")
+COUNTED = (BillingRecord.State.ESTIMATED, BillingRecord.State.BILLABLE)
+STATES = [s.value for s in BillingRecord.State]
+# Breakdown name -> column of billing_billingrecord.
+DIMENSIONS = {
+    "category": "category",
+    "market": "market",
+    "template": "template_name",
+    "number": "number_id",
+    "sender": "sender_name",
+    "state": "state",
+    "day": "day",
+}
+
+
+# --- quote ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quote:
+    category: str
+    market: str
+    unit_price: Decimal
+    amount: Decimal
+    currency: str
+    free: bool
+    reason: str
+
+
+def quote(
+    *,
+    number,
+    contact,
+    kind: str,
+    template_category: str | None = None,
+    at: datetime,
+    conversation=None,
+    in_window: bool | None = None,
+) -> Quote:
+    """What sending `kind` ("service" for a free-form message, or "template") to `contact` from
+    `number` at `at` would cost. The window comes from `in_window`, else `conversation`, else
+    the number's thread with the contact (none: outside the window). The free-tier position is
+    read without a lock: the record written at send time is the exact figure."""
+    if in_window is None:
+        if conversation is None:
+            from conversations.models import Conversation
+
+            conversation = Conversation.objects.filter(number=number, contact=contact).first()
+        in_window = conversation.window_open(at) if conversation is not None else False
+    a = pricing.assess(
+        number=number, contact=contact, kind=kind, template_category=template_category, at=at, in_window=in_window
+    )
+    if a.treatment == PricingRule.Treatment.FREE:
+        return Quote(a.category, a.market, a.unit_price, ZERO, a.currency, True, pricing.reason_free_rule(a))
+    if a.treatment == PricingRule.Treatment.FREE_TIER:
+        used = (
+            MonthlyUsage.objects.filter(number=number, month=rules.month_of(at))
+            .values_list("service_count", flat=True)
+            .first()
+            or 0
+        )
+        if used < a.free_tier:
+            reason = pricing.reason_in_tier(a, used + 1)
+            return Quote(a.category, a.market, a.unit_price, ZERO, a.currency, True, reason)
+        reason = pricing.reason_charged(a, tier_used=True)
+        return Quote(a.category, a.market, a.unit_price, a.unit_price, a.currency, False, reason)
+    return Quote(a.category, a.market, a.unit_price, a.unit_price, a.currency, False, pricing.reason_charged(a))
+
+
+# --- months -----------------------------------------------------------------------------------
+
+
+def parse_month(value: str | None) -> date:
+    """`YYYY-MM` -> the first day of that month; ValueError otherwise."""
+    if not value or len(value) != 7 or value[4] != "-":
+        raise ValueError("month must be YYYY-MM")
+    year, month = int(value[:4]), int(value[5:])
+    return date(year, month, 1)
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    start = datetime(month.year, month.month, 1, tzinfo=UTC)
+    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start, end
+
+
+def previous_month(month: date) -> date:
+    return (month - timedelta(days=1)).replace(day=1)
+
+
+# --- summary ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    count: int = 0
+    total: Decimal = ZERO
+
+    def as_dict(self) -> dict:
+        return {"count": self.count, "total": str(self.total)}
+
+
+@dataclass
+class CurrencySummary:
+    currency: str
+    total: Decimal = ZERO
+    count: int = 0
+    by_state: dict[str, Figure] = field(default_factory=dict)
+    by_category: dict[str, Figure] = field(default_factory=dict)
+    by_market: dict[str, Figure] = field(default_factory=dict)
+    by_template: dict[str, Figure] = field(default_factory=dict)
+    by_number: dict[str, Figure] = field(default_factory=dict)
+    by_sender: dict[str, Figure] = field(default_factory=dict)
+    by_day: dict[str, Figure] = field(default_factory=dict)
+    previous_total: Decimal = ZERO
+    previous_count: int = 0
+
+
+@dataclass
+class MonthSummary:
+    month: date
+    totals: list[CurrencySummary]
+    flagged: list[BillingRecord]
+    number_labels: dict[int, str]
+
+
+def _month_filter(month: date, number=None) -> Q:
+    start, end = month_bounds(month)
+    q = Q(sent_at__gte=start, sent_at__lt=end)
+    if number is not None:
+        q &= Q(number=number)
+    return q
+
+
+def _grouped_postgres(month: date, number) -> list[tuple]:
+    """(currency, dimension, key, count, total) rows for every breakdown, in one scan."""
+    start, end = month_bounds(month)
+    where = "sent_at >= %s AND sent_at < %s"
+    params: list = [start, end]
+    if number is not None:
+        where += " AND number_id = %s"
+        params.append(number.pk)
+    sql = f"""
+        SELECT currency,
+               CASE WHEN GROUPING(state) = 0 THEN 'state'
+                    WHEN GROUPING(category) = 0 THEN 'category'
+                    WHEN GROUPING(market) = 0 THEN 'market'
+                    WHEN GROUPING(template_name) = 0 THEN 'template'
+                    WHEN GROUPING(number_id) = 0 THEN 'number'
+                    WHEN GROUPING(sender_name) = 0 THEN 'sender'
+                    ELSE 'day' END AS dimension,
+               COALESCE(state, category, market, template_name, number_id::text, sender_name, day::text) AS key,
+               count(*),
+               COALESCE(sum(amount) FILTER (WHERE state IN ('estimated', 'billable')), 0)
+        FROM (SELECT currency, state, category, market, template_name, number_id, sender_name, amount,
+                     (sent_at AT TIME ZONE 'UTC')::date AS day
+              FROM billing_billingrecord WHERE {where}) AS month_records
+        GROUP BY GROUPING SETS ((currency, state), (currency, category), (currency, market),
+                                (currency, template_name), (currency, number_id), (currency, sender_name),
+                                (currency, day))
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _grouped_portable(month: date, number) -> list[tuple]:
+    """The same rows with one ORM query per breakdown (SQLite, the embedded default)."""
+    records = BillingRecord.objects.filter(_month_filter(month, number))
+    out: list[tuple] = []
+    for name, column in DIMENSIONS.items():
+        qs = records.annotate(day=TruncDate("sent_at", tzinfo=UTC)) if name == "day" else records
+        for row in qs.values("currency", column).annotate(
+            n=Count("id"), total=Sum("amount", filter=Q(state__in=COUNTED))
+        ):
+            out.append((row["currency"], name, str(row[column]), row["n"], row["total"] or ZERO))
+    return out
+
+
+def _grouped(month: date, number) -> list[tuple]:
+    if connection.vendor == "postgresql":
+        return _grouped_postgres(month, number)
+    return _grouped_portable(month, number)
+
+
+def summary(*, month: date, number=None) -> MonthSummary:
+    """The month's figures per currency (never mixed): total (estimated + billable), count,
+    breakdowns, the day-by-day series, the flagged records and the previous month's totals."""
+    from conversations.models import BusinessNumber
+
+    per_currency: dict[str, CurrencySummary] = {}
+    for currency, dimension, key, count, total in _grouped(month, number):
+        entry = per_currency.setdefault(currency, CurrencySummary(currency=currency))
+        figure = Figure(count=int(count), total=Decimal(total))
+        getattr(entry, f"by_{dimension}")[key if key is not None else ""] = figure
+        if dimension == "state":
+            entry.count += figure.count
+            entry.total += figure.total
+    previous = (
+        BillingRecord.objects.filter(_month_filter(previous_month(month), number))
+        .values("currency")
+        .annotate(n=Count("id"), total=Sum("amount", filter=Q(state__in=COUNTED)))
+    )
+    for row in previous:
+        entry = per_currency.setdefault(row["currency"], CurrencySummary(currency=row["currency"]))
+        entry.previous_total = row["total"] or ZERO
+        entry.previous_count = row["n"]
+    for entry in per_currency.values():
+        entry.by_day = dict(sorted(entry.by_day.items()))
+        for name in ("by_category", "by_market", "by_template", "by_number", "by_sender"):
+            items = getattr(entry, name)
+            setattr(entry, name, dict(sorted(items.items(), key=lambda kv: (-kv[1].total, -kv[1].count, kv[0]))))
+    flagged = list(
+        BillingRecord.objects.filter(_month_filter(month, number), flagged=True)
+        .select_related("number")
+        .order_by("-sent_at", "-id")[:50]
+    )
+    number_ids = {int(k) for e in per_currency.values() for k in e.by_number if k}
+    labels = {n.pk: str(n) for n in BusinessNumber.objects.filter(pk__in=number_ids)} if number_ids else {}
+    return MonthSummary(
+        month=month,
+        totals=sorted(per_currency.values(), key=lambda e: e.currency),
+        flagged=flagged,
+        number_labels=labels,
+    )
+
+
+# --- records behind a figure (keyset) -----------------------------------------------------------
+
+FILTERS = {
+    "category": "category",
+    "market": "market",
+    "template": "template_name",
+    "number": "number_id",
+    "sender": "sender_name",
+    "state": "state",
+    "currency": "currency",
+}
+
+
+def records_filtered(*, month: date, number=None, filters: dict[str, str] | None = None):
+    qs = BillingRecord.objects.filter(_month_filter(month, number))
+    for name, value in (filters or {}).items():
+        if name == "flagged" and value:
+            qs = qs.filter(flagged=True)
+        elif name == "day" and value:
+            day = date.fromisoformat(value)
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            qs = qs.filter(sent_at__gte=start, sent_at__lt=start + timedelta(days=1))
+        elif name in FILTERS and value is not None:
+            qs = qs.filter(**{FILTERS[name]: value})
+    return qs
+
+
+def encode_cursor(record: BillingRecord) -> str:
+    raw = json.dumps({"t": record.sent_at.isoformat(), "id": record.pk}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        at = parse_datetime(data["t"])
+        if at is None or at.tzinfo is None:
+            raise ValueError("naive")
+        return at, int(data["id"])
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError) as exc:
+        raise ValueError(_("The cursor is not valid.")) from exc
+
+
+def records_page(
+    *, month: date, number=None, filters: dict[str, str] | None = None, cursor: str | None = None, limit: int = 50
+) -> tuple[list[BillingRecord], str | None]:
+    """One page of the month's records in (sent_at, id) order, and the cursor of the next."""
+    qs = records_filtered(month=month, number=number, filters=filters)
+    if cursor:
+        at, pk = decode_cursor(cursor)
+        qs = qs.filter(Q(sent_at__gt=at) | Q(sent_at=at, id__gt=pk))
+    items = list(qs.select_related("number", "rate_card").order_by("sent_at", "id")[: limit + 1])
+    next_cursor = encode_cursor(items[limit - 1]) if len(items) > limit else None
+    return items[:limit], next_cursor
+
+
+# --- budgets ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    number: object
+    amount: Decimal
+    currency: str
+    spent: Decimal
+    left: Decimal
+    share: Decimal
+    warning: bool
+    hard_stop: bool
+
+
+def budgets_for_month(*, month: date) -> list[BudgetState]:
+    from conversations.models import BusinessNumber
+
+    out = []
+    for number in BusinessNumber.objects.order_by("display_phone_number"):
+        budget = pricing.budget_for(number=number, month=month)
+        if budget is None:
+            continue
+        spent = (
+            BillingRecord.objects.filter(
+                _month_filter(month, number), currency=budget.currency, state__in=COUNTED
+            ).aggregate(s=Sum("amount"))["s"]
+            or ZERO
+        )
+        share = (spent / budget.amount) if budget.amount else Decimal("1")
+        out.append(
+            BudgetState(
+                number=number,
+                amount=budget.amount,
+                currency=budget.currency,
+                spent=spent,
+                left=max(budget.amount - spent, ZERO),
+                share=share,
+                warning=share >= budget.warning_share,
+                hard_stop=budget.hard_stop,
+            )
+        )
+    return out
+
+
+def day_series(entry: CurrencySummary, month: date) -> list[tuple[date, Figure]]:
+    """Every day of the month with its figure (zero when nothing was sent)."""
+    start, end = month_bounds(month)
+    days = []
+    day = start.date()
+    while day < end.date():
+        days.append((day, entry.by_day.get(day.isoformat(), Figure())))
+        day += timedelta(days=1)
+    return days
