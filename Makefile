@@ -11,7 +11,7 @@ SIMULATOR_PORT ?= 8001
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/whatsapp_inbox
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help venv run test smoke lint fmt worker beat bench migrate messages
+.PHONY: help venv run test smoke lint fmt worker processor beat bench migrate messages
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ fmt: venv ## format and fix what ruff can
 
 worker: venv ## a Celery worker (needs REDIS_URL)
 	$(BIN)/celery -A config worker --loglevel=INFO
+
+processor: venv ## the webhook processor: applies stored webhook events in batches (needs PostgreSQL)
+	$(BIN)/python manage.py process_webhooks
 
 beat: venv ## Celery beat, the periodic tasks (needs REDIS_URL)
 	$(BIN)/celery -A config beat --loglevel=INFO

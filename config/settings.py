@@ -89,6 +89,7 @@ DATABASES = {
         base_dir=BASE_DIR,
         pool_max_size=env.env_int("DATABASE_POOL_MAX_SIZE", 10),
         conn_max_age=env.env_int("DATABASE_CONN_MAX_AGE", 0),
+        pool_timeout=env.env_int("DATABASE_POOL_TIMEOUT", 10),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -112,11 +113,7 @@ CELERY_BEAT_SCHEDULE["conversations-wake-snoozed"] = {
     "task": "conversations.tasks.conversations_wake_snoozed",
     "schedule": 60.0,
 }
-# Webhook events whose processing task was lost are queued again; old events are purged.
-CELERY_BEAT_SCHEDULE["webhooks-requeue-stuck"] = {
-    "task": "webhooks.tasks.webhook_events_requeue_stuck",
-    "schedule": 300.0,
-}
+# Old webhook events are purged (the processor needs no sweep: stored events are its queue).
 CELERY_BEAT_SCHEDULE["webhooks-purge"] = {"task": "webhooks.tasks.webhook_events_purge", "schedule": 86400.0}
 # Outbound messages whose delivery worker died mid-send are failed, never resent.
 CELERY_BEAT_SCHEDULE["conversations-stuck-sending"] = {
@@ -142,8 +139,31 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Wrong passwords per username and per address within LOGIN_THROTTLE_WINDOW seconds before sign-in
+# is refused for that long, even with the right password (counted in the cache: Redis in production).
+LOGIN_THROTTLE_ATTEMPTS = env.env_int("LOGIN_THROTTLE_ATTEMPTS", 5)
+LOGIN_THROTTLE_WINDOW = env.env_int("LOGIN_THROTTLE_WINDOW", 600)
+
+# --- HTTPS in production (DEBUG off); see the README's Production section ------------------------
+# http is redirected to https. Switch it off only where there is no TLS at all (a local smoke test).
+SECURE_SSL_REDIRECT = env.env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Behind a proxy that terminates TLS, name the header it sets (X-Forwarded-Proto): only when the
+# proxy always overwrites it, since whoever sets it is believed about https.
+if env.env_str("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = (env.meta_header(env.env_str("SECURE_PROXY_SSL_HEADER")), "https")
+# Browsers keep to https for a year after their first visit (sent on https answers only).
+SECURE_HSTS_SECONDS = env.env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+# Preloading is a promise to browsers' built-in lists that is slow to undo: the operator's choice.
+SECURE_HSTS_PRELOAD = env.env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = ["security.W021"] if not SECURE_HSTS_PRELOAD else []
+SESSION_COOKIE_SECURE = env.env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env.env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+# /api/v1/docs and /api/v1/openapi.json without signing in (by default only in development).
+API_DOCS_PUBLIC = env.env_bool("API_DOCS_PUBLIC", DEBUG)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("de", _("German"))]
@@ -207,3 +227,7 @@ LOGGING = {
 
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off (comma-separated host names)")
+# Apply each stored webhook in the request that stored it, after commit: the single-process
+# default (`make run`, no Redis), where no processor runs. With Redis, `process_webhooks` applies
+# them in batches and the request only stores.
+WEBHOOKS_PROCESS_INLINE = env.env_bool("WEBHOOKS_PROCESS_INLINE", not REDIS_URL)

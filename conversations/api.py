@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import ConfigDict
 
 from conversations import selectors, services
 from conversations.exceptions import ConversationError, NotAllowed, WindowClosed
@@ -102,6 +103,24 @@ class SendIn(Schema):
     text: str | None = None
     template: str | None = None
     language: str | None = None
+class ApiErrorDetail(Schema):
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(..., description="unauthenticated, forbidden, not_found, validation_error, window_closed, …")
+    message: str
+
+
+class ApiErrorOut(Schema):
+    """The API's one error shape: {"error": {"code", "message", ...details}}."""
+
+    error: ApiErrorDetail
+
+
+# Documented on every endpoint (OpenAPI): who may call it, what may not exist, what may be refused.
+READ_ERRORS = {401: ApiErrorOut, 403: ApiErrorOut, 404: ApiErrorOut, 422: ApiErrorOut, 503: ApiErrorOut}
+WRITE_ERRORS = {**READ_ERRORS, 409: ApiErrorOut}
+
+
     parameters: dict[str, Any] | None = None
     # Chosen by the caller; a retried POST with the same client_id never sends twice.
     client_id: uuid.UUID | None = None
@@ -236,10 +255,18 @@ def _service_error(exc: ConversationError) -> ApiError:
 # --- endpoints --------------------------------------------------------------------------------
 
 
-@router.get("/conversations", response=ConversationPage, summary="List conversations")
+@router.get("/conversations", response={200: ConversationPage, **READ_ERRORS}, summary="List conversations")
 def conversation_list(
     request,
     status: Literal["open", "pending", "resolved", "snoozed"] | None = None,
+    if isinstance(exc, TemplateNotApproved):
+        return ApiError(409, "template_not_approved", exc.message, template=exc.template)
+    if isinstance(exc, InvalidTemplateParameters):
+        return ApiError(422, "invalid_parameters", exc.message, problems=exc.problems)
+    if isinstance(exc, OptedOut):
+        return ApiError(409, "opted_out", exc.message)
+    if isinstance(exc, BudgetExceeded):
+        return ApiError(402, "budget_exceeded", exc.message, remaining=exc.remaining, currency=exc.currency)
     assignee: str | None = Query(None, description='a user id, "me" or "none"'),
     window: Literal["open", "closed"] | None = None,
     cursor: str | None = None,
@@ -267,13 +294,19 @@ def conversation_list(
     return {"items": [conversation_out(c, now=now) for c in items], "next": nxt}
 
 
-@router.get("/conversations/{conversation_id}", response=ConversationOut, summary="One conversation")
+@router.get(
+    "/conversations/{conversation_id}", response={200: ConversationOut, **READ_ERRORS}, summary="One conversation"
+)
 def conversation_detail(request, conversation_id: int):
     user = _user(request)
     return conversation_out(selectors.conversation_for_user(user, conversation_id), now=timezone.now())
 
 
-@router.get("/conversations/{conversation_id}/messages", response=MessagePage, summary="A thread's messages")
+@router.get(
+    "/conversations/{conversation_id}/messages",
+    response={200: MessagePage, **READ_ERRORS},
+    summary="A thread's messages",
+)
 def message_list(request, conversation_id: int, cursor: str | None = None, limit: int = 50):
     """Newest last. `next` pages towards older messages."""
     user = _user(request)
@@ -298,13 +331,20 @@ def message_create(request, conversation_id: int, body: SendIn):
     user = _user(request)
     conversation = selectors.conversation_for_user(user, conversation_id)
     if body.template:
-        # Templates come with the templates work; until a template is approved there, none is.
-        raise ApiError(
-            409,
-            "template_not_approved",
-            _("The template %(name)s is not approved.") % {"name": body.template},
-            template=body.template,
-        )
+        if body.text:
+            raise ApiError(422, "validation_error", _("Send a text or a template, not both."), fields={"text": "extra"})
+        try:
+            message = services.message_send_template(
+                conversation=conversation,
+                sender=user,
+                template=body.template,
+                language=body.language or "",
+                parameters=body.parameters,
+                client_id=body.client_id,
+            )
+        except ConversationError as exc:
+            raise _service_error(exc) from exc
+        return Status(202, message_out(message))
     if not (body.text or "").strip():
         raise ApiError(422, "validation_error", _("Send a text or a template."), fields={"text": "required"})
     reply_to = None
@@ -321,7 +361,9 @@ def message_create(request, conversation_id: int, body: SendIn):
     return Status(202, message_out(message))
 
 
-@router.post("/conversations/{conversation_id}/notes", response={201: MessageOut}, summary="Add a private note")
+@router.post(
+    "/conversations/{conversation_id}/notes", response={201: MessageOut, **WRITE_ERRORS}, summary="Add a private note"
+)
 def note_create(request, conversation_id: int, body: NoteIn):
     user = _user(request)
     conversation = selectors.conversation_for_user(user, conversation_id)
@@ -332,7 +374,11 @@ def note_create(request, conversation_id: int, body: NoteIn):
     return Status(201, message_out(note))
 
 
-@router.post("/conversations/{conversation_id}/assign", response=ConversationOut, summary="Assign or unassign")
+@router.post(
+    "/conversations/{conversation_id}/assign",
+    response={200: ConversationOut, **WRITE_ERRORS},
+    summary="Assign or unassign",
+)
 def conversation_assign(request, conversation_id: int, body: AssignIn):
     from django.contrib.auth import get_user_model
 
@@ -353,7 +399,11 @@ def conversation_assign(request, conversation_id: int, body: AssignIn):
     return conversation_out(selectors.conversation_for_user(user, conversation_id), now=timezone.now())
 
 
-@router.post("/conversations/{conversation_id}/status", response=ConversationOut, summary="Change the status")
+@router.post(
+    "/conversations/{conversation_id}/status",
+    response={200: ConversationOut, **WRITE_ERRORS},
+    summary="Change the status",
+)
 def conversation_status(request, conversation_id: int, body: StatusIn):
     user = _user(request)
     conversation = selectors.conversation_for_user(user, conversation_id)
@@ -370,7 +420,9 @@ def conversation_status(request, conversation_id: int, body: StatusIn):
     return conversation_out(selectors.conversation_for_user(user, conversation_id), now=timezone.now())
 
 
-@router.post("/conversations/{conversation_id}/read", response={204: None}, summary="Mark the thread read")
+@router.post(
+    "/conversations/{conversation_id}/read", response={204: None, **WRITE_ERRORS}, summary="Mark the thread read"
+)
 def conversation_read(request, conversation_id: int):
     user = _user(request)
     conversation = selectors.conversation_for_user(user, conversation_id)
@@ -378,7 +430,9 @@ def conversation_read(request, conversation_id: int):
     return Status(204, None)
 
 
-@router.post("/conversations/{conversation_id}/labels", response=list[str], summary="Add a label")
+@router.post(
+    "/conversations/{conversation_id}/labels", response={200: list[str], **WRITE_ERRORS}, summary="Add a label"
+)
 def label_add(request, conversation_id: int, body: LabelIn):
     user = _user(request)
     conversation = selectors.conversation_for_user(user, conversation_id)
@@ -389,7 +443,12 @@ def label_add(request, conversation_id: int, body: LabelIn):
     return list(conversation.labels.order_by("name").values_list("name", flat=True))
 
 
-@router.delete("/conversations/{conversation_id}/labels/{name}", response=list[str], summary="Remove a label")
+# {path:name}: a label may contain "/" (sent as is or percent-encoded; Django decodes %2F first).
+@router.delete(
+    "/conversations/{conversation_id}/labels/{path:name}",
+    response={200: list[str], **WRITE_ERRORS},
+    summary="Remove a label",
+)
 def label_remove(request, conversation_id: int, name: str):
     user = _user(request)
     conversation = selectors.conversation_for_user(user, conversation_id)
@@ -400,7 +459,7 @@ def label_remove(request, conversation_id: int, name: str):
     return list(conversation.labels.order_by("name").values_list("name", flat=True))
 
 
-@router.get("/search", response=SearchOut, summary="Search messages and contacts")
+@router.get("/search", response={200: SearchOut, **READ_ERRORS}, summary="Search messages and contacts")
 def search(request, q: str = Query(..., min_length=1, max_length=200), limit: int = 20):
     user = _user(request)
     now = timezone.now()

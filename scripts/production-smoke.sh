@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The production shape, from `requirements.txt` alone: a fresh virtualenv with nothing from
-# requirements-dev.txt, DEBUG off, collectstatic, migrate, then uvicorn, a Celery worker and beat
+# requirements-dev.txt, DEBUG off, collectstatic, migrate, then uvicorn, a Celery worker, the
+# webhook processor and beat
 # on Redis and PostgreSQL, with the simulator standing in for Meta. One signed webhook in, one
 # reply out through the API, and the reply must reach "read". CI runs it before the tests, so a
 # runtime dependency that only the dev requirements bring in fails here, not in production.
@@ -59,7 +60,7 @@ $bin/python manage.py add_number 100000000000001 "+49 30 1234567" --waba-id 2000
 $bin/python manage.py add_user smoke-bot --role agent >/dev/null
 token=$($bin/python manage.py create_api_token smoke-bot | tail -n 1)
 
-echo "--- simulator, uvicorn, worker, beat"
+echo "--- simulator, uvicorn, worker, webhook processor, beat"
 $bin/python manage.py simulator --port "$sim_port" --status-delay 0.2 --auto-read >"$work/sim.log" 2>&1 &
 pids+=($!)
 $bin/uvicorn config.asgi:application --host 127.0.0.1 --port "$web_port" --lifespan off --log-level warning \
@@ -67,12 +68,14 @@ $bin/uvicorn config.asgi:application --host 127.0.0.1 --port "$web_port" --lifes
 pids+=($!)
 $bin/celery -A config worker --loglevel=INFO --concurrency 1 >"$work/worker.log" 2>&1 &
 pids+=($!)
+$bin/python manage.py process_webhooks >"$work/processor.log" 2>&1 &
+pids+=($!)
 $bin/celery -A config beat --loglevel=INFO --schedule "$work/beat-schedule" >"$work/beat.log" 2>&1 &
 pids+=($!)
 
 if ! $bin/python scripts/production_smoke.py \
     --web "http://127.0.0.1:$web_port" --sim "http://127.0.0.1:$sim_port" --token "$token"; then
-  for log in sim web worker beat; do echo "--- $log.log (tail)"; tail -n 40 "$work/$log.log"; done
+  for log in sim web worker processor beat; do echo "--- $log.log (tail)"; tail -n 40 "$work/$log.log"; done
   exit 1
 fi
 grep -q "beat: Starting" "$work/beat.log" || { echo "beat did not start"; cat "$work/beat.log"; exit 1; }

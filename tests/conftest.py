@@ -32,6 +32,8 @@ def _settings_for_tests(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Webhooks are applied in the request that stores them; tests of the processor turn this off.
+    settings.WEBHOOKS_PROCESS_INLINE = True
 
 
 @pytest.fixture

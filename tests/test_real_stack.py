@@ -1,5 +1,6 @@
-"""The production shape, for real: uvicorn, a Celery worker process on Redis, channels_redis,
-PostgreSQL, and the simulator as Meta. Every other test runs Celery eagerly; this one does not.
+"""The production shape, for real: uvicorn, a Celery worker process on Redis, the webhook
+processor, channels_redis, PostgreSQL, and the simulator as Meta. Every other test runs Celery
+eagerly and applies webhooks in the request; this one does not.
 
 A customer's message arrives as a signed webhook and is processed by the worker; an agent's
 reply is delivered by the worker through the Cloud API client; the status webhooks come back
@@ -46,7 +47,8 @@ def simulator(live_simulator):
 
 @pytest.fixture
 def worker(queue, simulator, settings, tmp_path):
-    """`celery worker` in its own process, on the test database and this test's queue."""
+    """`celery worker` and the webhook processor in their own processes, on the test database."""
+    settings.WEBHOOKS_PROCESS_INLINE = False  # the live server only stores webhooks, as in production
     settings_dict = connection.settings_dict
     database_url = (
         f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
@@ -81,11 +83,23 @@ def worker(queue, simulator, settings, tmp_path):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    # The webhook processor: stored events are its queue (webhooks.processor).
+    processor_log = (tmp_path / "processor.log").open("w")
+    processor = subprocess.Popen(
+        [sys.executable, "manage.py", "process_webhooks", "--poll", "0.5"],
+        cwd=ROOT,
+        env={**env, "WEBHOOKS_PROCESS_INLINE": "false"},
+        stdout=processor_log,
+        stderr=subprocess.STDOUT,
+    )
     yield process
-    process.terminate()
-    process.wait(timeout=20)
+    for proc in (process, processor):
+        proc.terminate()
+        proc.wait(timeout=20)
     log.close()
+    processor_log.close()
     print((tmp_path / "worker.log").read_text()[-4000:])  # shown by pytest when the test fails
+    print((tmp_path / "processor.log").read_text()[-4000:])
 
 
 def test_webhooks_and_replies_flow_through_a_real_worker(live_asgi, simulator, worker, number, agent, settings):

@@ -11,7 +11,7 @@ import json
 import logging
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from webhooks.models import WebhookEvent
@@ -65,7 +65,8 @@ def event_store(
         now if finished else None,
         0,
     ]
-    with transaction.atomic(), connection.cursor() as cursor:
+    # One autocommit statement (no BEGIN/COMMIT round trips) unless the caller holds a transaction.
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is not None:

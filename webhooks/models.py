@@ -36,7 +36,9 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         indexes = [
-            # The work queue and the admin's "needs attention" views: only unprocessed rows.
+            # The processor's claim: received events in arrival order (webhooks.processor).
+            models.Index(fields=["id"], condition=Q(state="received"), name="webhook_queue_idx"),
+            # The admin's "needs attention" views and the stuck-event sweep: only unprocessed rows.
             models.Index(
                 fields=["state", "received_at"], condition=~Q(state="processed"), name="webhook_unprocessed_idx"
             ),

@@ -49,27 +49,32 @@ def event_process(*, event_id: int) -> WebhookEvent | None:
         event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
         if event is None or event.state == WebhookEvent.State.PROCESSED:
             return event
-        event.attempts += 1
-        try:
-            envelope = schemas.parse_webhook(bytes(event.body))
-        except schemas.PayloadError as exc:
-            _finish(event, WebhookEvent.State.FAILED, str(exc))
-            return event
-        outcome = apply_envelope(envelope)
-        event.fields = outcome.fields
-        event.notes = [{"counts": outcome.counts}, *outcome.notes] if outcome.counts else outcome.notes
-        if outcome.failures:
-            _finish(event, WebhookEvent.State.FAILED, "; ".join(outcome.failures + outcome.flags))
-        elif outcome.flags:
-            _finish(event, WebhookEvent.State.FLAGGED, "; ".join(outcome.flags))
-        else:
-            _finish(event, WebhookEvent.State.PROCESSED, "")
-        if outcome.media_message_ids:
-            from webhooks.tasks import media_download
-
-            for message_id in outcome.media_message_ids:
-                transaction.on_commit(lambda mid=message_id: media_download.delay(mid), robust=True)
+        event_apply(event)
     return event
+
+
+def event_apply(event: WebhookEvent) -> None:
+    """Apply an event the caller holds locked inside its transaction, and record the outcome."""
+    event.attempts += 1
+    try:
+        envelope = schemas.parse_webhook(bytes(event.body))
+    except schemas.PayloadError as exc:
+        _finish(event, WebhookEvent.State.FAILED, str(exc))
+        return
+    outcome = apply_envelope(envelope)
+    event.fields = outcome.fields
+    event.notes = [{"counts": outcome.counts}, *outcome.notes] if outcome.counts else outcome.notes
+    if outcome.failures:
+        _finish(event, WebhookEvent.State.FAILED, "; ".join(outcome.failures + outcome.flags))
+    elif outcome.flags:
+        _finish(event, WebhookEvent.State.FLAGGED, "; ".join(outcome.flags))
+    else:
+        _finish(event, WebhookEvent.State.PROCESSED, "")
+    if outcome.media_message_ids:
+        from webhooks.tasks import media_download
+
+        for message_id in outcome.media_message_ids:
+            transaction.on_commit(lambda mid=message_id: media_download.delay(mid), robust=True)
 
 
 def _finish(event: WebhookEvent, state: str, reason: str) -> None:
@@ -89,15 +94,31 @@ def apply_envelope(envelope: schemas.Envelope) -> Outcome:
         if isinstance(change, schemas.MessagesChange):
             _apply_messages_change(change, outcome)
         elif isinstance(change, TEMPLATE_CHANGES):
-            # No templates model yet: the templates app will read these notes (and the raw body).
-            outcome.notes.append({"kind": change.field, **change.model_dump(mode="json", exclude={"raw"})})
-            outcome.count("template_updates")
+            _apply_template_change(change, outcome)
         elif isinstance(change, schemas.InvalidChange):
             outcome.flags.append(f"unreadable {change.field} change: {change.reason}")
         else:
             outcome.notes.append({"kind": "not handled", "field": change.field})
             outcome.count("not_handled")
     return outcome
+
+
+def _apply_template_change(change: Any, outcome: Outcome) -> None:
+    """Meta's verdicts on templates (status, quality, category) go to the templates app, which
+    applies them in any order and more than once without moving a template backwards."""
+    from templates_app import services as templates
+
+    apply = {
+        schemas.TemplateStatusChange: templates.template_status_apply,
+        schemas.TemplateQualityChange: templates.template_quality_apply,
+        schemas.TemplateCategoryChange: templates.template_category_apply,
+    }[type(change)]
+    outcome.notes.append({"kind": change.field, **change.model_dump(mode="json", exclude={"raw"})})
+    applied = _part(
+        outcome, f"{change.field} {change.name} {change.language}", lambda: apply(change=change, now=timezone.now())
+    )
+    if applied is not _FAILED:
+        outcome.count("template_updates")
 
 
 def _apply_messages_change(change: schemas.MessagesChange, outcome: Outcome) -> None:

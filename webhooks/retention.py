@@ -9,13 +9,13 @@ from django.utils import timezone
 
 from webhooks.models import WebhookEvent
 
-# A "received" event older than this was probably lost between the commit and the worker.
+# A "received" event older than this is waiting too long: no processor is running, or it is stuck.
 STUCK_AFTER = timedelta(minutes=10)
 PURGE_BATCH = 1000
 
 
 def events_stuck(*, now=None):
-    """Stored but never processed: the task was lost (broker restart, worker killed)."""
+    """Stored but not applied after STUCK_AFTER: shown to admins, and re-applied by webhooks_reprocess."""
     now = now or timezone.now()
     return WebhookEvent.objects.filter(state=WebhookEvent.State.RECEIVED, received_at__lt=now - STUCK_AFTER)
 
@@ -26,16 +26,23 @@ def events_needing_reprocess(*, now=None):
 
 
 def events_reprocess_queue(*, event_ids: list[int]) -> int:
-    """Queue processing again, after commit; returns how many were queued."""
-    from webhooks.tasks import webhook_event_process
+    """Put events back in the processor's queue (`received`); returns how many.
+
+    Without a processor (the single-process default) they are applied after commit instead.
+    """
+    from django.conf import settings
+
+    from webhooks.processing import event_process
 
     ids = list(
         WebhookEvent.objects.filter(pk__in=event_ids)
         .exclude(state=WebhookEvent.State.PROCESSED)
         .values_list("pk", flat=True)
     )
-    for event_id in ids:
-        transaction.on_commit(lambda eid=event_id: webhook_event_process.delay(eid), robust=True)
+    WebhookEvent.objects.filter(pk__in=ids).update(state=WebhookEvent.State.RECEIVED)
+    if settings.WEBHOOKS_PROCESS_INLINE:
+        for event_id in ids:
+            transaction.on_commit(lambda eid=event_id: event_process(event_id=eid), robust=True)
     return len(ids)
 
 

@@ -1,7 +1,8 @@
 """Meta's webhook endpoint: GET verifies the subscription, POST stores a delivery.
 
 POST does the least possible before answering: size check, signature over the raw bytes, one
-INSERT, 200. Processing runs in a Celery task queued on commit. Nothing a sender puts in the
+INSERT, 200. The stored events are the queue of `manage.py process_webhooks` (webhooks.processor);
+only the single-process default applies the event in the request, after storing it. Nothing a sender puts in the
 body can make this view answer 500; Meta would retry such a delivery for 7 days.
 """
 
@@ -12,14 +13,13 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from webhooks import intake
-from webhooks.models import WebhookEvent
-from whatsapp import schemas, signature
+from webhooks import intake, processing
+from whatsapp import signature
 
 logger = logging.getLogger(__name__)
 
@@ -60,33 +60,24 @@ def _receive(request: HttpRequest) -> HttpResponse:
         logger.warning("webhook refused: missing or wrong X-Hub-Signature-256 (%d bytes)", len(body))
         return HttpResponse("Unauthorized", status=401, content_type="text/plain")
 
-    # A signed body that is not an envelope is stored as failed: an admin sees it, Meta does not
-    # retry it for a week, and a parser fix can re-process it.
-    state, reason = WebhookEvent.State.RECEIVED, ""
+    # Not parsed here: a signed body that is not an envelope is stored all the same, and the
+    # processor marks it failed for an admin (Meta does not retry it; a parser fix can re-apply it).
     try:
-        schemas.parse_webhook(body)
-    except schemas.PayloadError as exc:
-        state, reason = WebhookEvent.State.FAILED, str(exc)
-
-    try:
-        with transaction.atomic():
-            event_id, created = intake.event_store(
-                body=body, headers=intake.headers_of_interest(request.headers), state=state, reason=reason
-            )
-            if state == WebhookEvent.State.RECEIVED and event_id is not None:
-                # Also for a duplicate: if the first delivery's task was lost, this one recovers it.
-                # Processing an event twice changes nothing.
-                transaction.on_commit(lambda: _queue(event_id), robust=True)
+        event_id, created = intake.event_store(body=body, headers=intake.headers_of_interest(request.headers))
     except DatabaseError:
         # Not stored: answer an error so Meta retries later (it does, for 7 days).
         logger.exception("webhook not stored")
         return HttpResponse("Service Unavailable", status=503, content_type="text/plain")
     if not created:
         logger.info("webhook %s delivered again", event_id)
+    elif settings.WEBHOOKS_PROCESS_INLINE:
+        # No processor runs in the single-process default: apply it here, now that it is stored.
+        _process_inline(event_id)
     return HttpResponse("OK", content_type="text/plain")
 
 
-def _queue(event_id: int) -> None:
-    from webhooks.tasks import webhook_event_process
-
-    webhook_event_process.delay(event_id)
+def _process_inline(event_id: int) -> None:
+    try:
+        processing.event_process(event_id=event_id)
+    except Exception:  # stored is what Meta needs to hear about; the event stays for a re-process
+        logger.exception("webhook %s stored, but applying it failed", event_id)

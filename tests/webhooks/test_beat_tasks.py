@@ -1,4 +1,4 @@
-"""The periodic webhook jobs: lost processing is picked up again, old events are purged."""
+"""The periodic webhook job: old events are purged."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conversations.models import Message
 from tests.webhooks.helpers import envelope, fresh_wamid, messages_change, text_message
 from webhooks import intake, tasks
 from webhooks.models import WebhookEvent
@@ -23,21 +22,6 @@ def stored_event(number, *, received_minutes_ago: float) -> tuple[WebhookEvent, 
         received_at=timezone.now() - timedelta(minutes=received_minutes_ago)
     )
     return WebhookEvent.objects.get(pk=event_id), wamid
-
-
-@pytest.mark.django_db
-def test_an_event_whose_task_was_lost_is_processed_by_the_beat_job(number, django_capture_on_commit_callbacks):
-    lost, lost_wamid = stored_event(number, received_minutes_ago=30)
-    recent, _ = stored_event(number, received_minutes_ago=1)  # its task may still be on the way
-
-    with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.webhook_events_requeue_stuck() == 1
-
-    lost.refresh_from_db()
-    recent.refresh_from_db()
-    assert lost.state == WebhookEvent.State.PROCESSED
-    assert Message.objects.filter(wamid=lost_wamid).count() == 1
-    assert recent.state == WebhookEvent.State.RECEIVED
 
 
 @pytest.mark.django_db
