@@ -1,25 +1,141 @@
 """The JSON API under /api/v1/: one NinjaAPI, routers from the apps, one error shape.
 
-Every error is {"error": {"code": CODE, "message": TEXT, ...details}} (DESIGN.md).
+Every error is {"error": {"code": CODE, "message": TEXT, ...details}} (DESIGN.md), also for what
+never reaches a handler: an unknown path (404 not_found), a method a path does not take (405
+method_not_allowed), a write without credentials (401, not a CSRF refusal) and a database that
+is down (503 unavailable). Every answer carries `Cache-Control: no-store`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from functools import update_wrapper
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponseNotAllowed
+from django.urls import re_path
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from inbox.api_auth import BearerTokenAuth, SessionAuth
 from inbox.api_errors import ApiError, error_response
 
-api = NinjaAPI(
+logger = logging.getLogger(__name__)
+
+
+class CsrfOnlyForSessionsAuth(SessionAuth):
+    """The browser session, with CSRF checked only when there is a signed-in session to protect.
+
+    Without a session the request is simply unauthenticated (401): a caller with no token or a
+    wrong one must hear that, not "CSRF check failed". A signed-in browser's write without the
+    CSRF token is still refused (403).
+    """
+
+    def _get_key(self, request):
+        if not request.user.is_authenticated:
+            return None
+        try:
+            return super()._get_key(request)
+        except HttpError as exc:
+            raise ApiError(
+                403,
+                "forbidden",
+                _("CSRF check failed: send the X-CSRFToken header from the csrftoken cookie, or use a bearer token."),
+            ) from exc
+
+
+def _docs_guard(view):
+    """The OpenAPI document and /docs: public when API_DOCS_PUBLIC, else signed-in users or tokens."""
+
+    def guarded(request, *args, **kwargs):
+        if settings.API_DOCS_PUBLIC or request.user.is_authenticated or BearerTokenAuth()(request):
+            return view(request, *args, **kwargs)
+        if request.path.endswith(".json"):
+            return error_response(request, 401, "unauthenticated", _("Sign in or send Authorization: Bearer <token>."))
+        return redirect_to_login(request.get_full_path())
+
+    return guarded
+
+
+def _not_found_response(request):
+    return error_response(request, 404, "not_found", _("No such object, or not one you can see."))
+
+
+def _method_not_allowed(request, refused: HttpResponseNotAllowed):
+    response = error_response(
+        request,
+        405,
+        "method_not_allowed",
+        _("%(method)s is not allowed here; use %(allowed)s.") % {"method": request.method, "allowed": refused["Allow"]},
+        allowed=sorted(refused["Allow"].split(", ")),
+    )
+    response["Allow"] = refused["Allow"]
+    return response
+
+
+def _in_contract(response, request):
+    if isinstance(response, HttpResponseNotAllowed):
+        response = _method_not_allowed(request, response)
+    patch_cache_control(response, no_store=True)
+    return response
+
+
+def _contract_view(view):
+    """Wrap one URL's view: 405s and stray 404s in the error shape, and no-store on the answer."""
+    if asyncio.iscoroutinefunction(view):
+
+        async def wrapper(request, *args, **kwargs):
+            try:
+                response = await view(request, *args, **kwargs)
+            except Http404:
+                response = _not_found_response(request)
+            return _in_contract(response, request)
+
+    else:
+
+        def wrapper(request, *args, **kwargs):
+            try:
+                response = view(request, *args, **kwargs)
+            except Http404:
+                response = _not_found_response(request)
+            return _in_contract(response, request)
+
+    update_wrapper(wrapper, view, assigned=("__module__", "__doc__"), updated=())
+    wrapper.csrf_exempt = getattr(view, "csrf_exempt", False)
+    return wrapper
+
+
+def _unknown_path(request, rest: str = ""):
+    return _not_found_response(request)
+
+
+_unknown_path.csrf_exempt = True
+
+
+class InboxApi(NinjaAPI):
+    def _get_urls(self):
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            pattern.callback = _contract_view(pattern.callback)
+        # Last, after every router's paths whatever order they were added in.
+        patterns.append(re_path(r"^(?P<rest>.*)$", _contract_view(_unknown_path), name="not-found"))
+        return patterns
+
+
+api = InboxApi(
     title="WhatsApp inbox API",
     version="1",
     urls_namespace="api",
-    auth=[BearerTokenAuth(), SessionAuth()],
+    auth=[BearerTokenAuth(), CsrfOnlyForSessionsAuth()],
     openapi_url="/openapi.json",
     docs_url="/docs",
+    docs_decorator=_docs_guard,
 )
 
 
@@ -41,6 +157,18 @@ def _forbidden(request, exc):
 @api.exception_handler(Http404)
 def _not_found(request, exc):
     return error_response(request, 404, "not_found", "No such object, or not one you can see.")
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request, exc):
+    # PostgreSQL is down or restarting: a retry shortly will work; never an HTML 500.
+    logger.warning("API answered 503, database unavailable: %s", exc)
+    response = error_response(
+        request, 503, "unavailable", _("The database cannot be reached right now; try again shortly.")
+    )
+    response["Retry-After"] = "5"
+    return response
 
 
 @api.exception_handler(ValidationError)

@@ -57,7 +57,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_config(url: str, *, base_dir: Path, pool_max_size: int = 10, conn_max_age: int = 0) -> dict[str, Any]:
+def database_config(
+    url: str, *, base_dir: Path, pool_max_size: int = 10, conn_max_age: int = 0, pool_timeout: int = 10
+) -> dict[str, Any]:
     """The default database: PostgreSQL from DATABASE_URL, else an SQLite file.
 
     PostgreSQL connections come from a per-process pool (psycopg 3, pool_max_size; 0 turns it
@@ -89,13 +91,20 @@ def database_config(url: str, *, base_dir: Path, pool_max_size: int = 10, conn_m
 
     if pool_max_size and conn_max_age:
         raise ImproperlyConfigured("DATABASE_CONN_MAX_AGE must be 0 while DATABASE_POOL_MAX_SIZE is set")
-    config = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=conn_max_age > 0)
+    if pool_timeout < 1:
+        raise ImproperlyConfigured(f"DATABASE_POOL_TIMEOUT must be 1 second or more, got {pool_timeout}")
+    # Health checks: with the pool, Django passes psycopg_pool's ConnectionPool.check_connection as
+    # the pool's `check`, so a connection that died with a PostgreSQL restart is replaced before
+    # it is handed out (one round trip), instead of failing one request per pooled connection.
+    config = dj_database_url.parse(
+        url, conn_max_age=conn_max_age, conn_health_checks=conn_max_age > 0 or pool_max_size > 0
+    )
     if pool_max_size:
-        # A request waits at most 10 s for a free connection, then fails instead of hanging.
+        # A request waits at most pool_timeout seconds for a free connection, then fails instead of hanging.
         config.setdefault("OPTIONS", {})["pool"] = {
             "min_size": min(2, pool_max_size),
             "max_size": pool_max_size,
-            "timeout": 10,
+            "timeout": pool_timeout,
         }
     if not config.get("NAME"):
         raise ImproperlyConfigured("DATABASE_URL must name a database (…/DBNAME)")
@@ -156,3 +165,10 @@ def dev_secret_key(base_dir: Path) -> str:
     secret = get_random_secret_key()
     path.write_text(secret)
     return secret
+
+
+def meta_header(name: str) -> str:
+    """`X-Forwarded-Proto` as Django finds it in request.META: `HTTP_X_FORWARDED_PROTO`."""
+    if not re.fullmatch(r"[A-Za-z0-9-]+", name):
+        raise ImproperlyConfigured(f"SECURE_PROXY_SSL_HEADER must be a header name (X-Forwarded-Proto), got {name!r}")
+    return "HTTP_" + name.upper().replace("-", "_")
