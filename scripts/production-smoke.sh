@@ -36,6 +36,7 @@ echo "--- a fresh virtualenv from requirements.txt alone"
 bin=$work/venv/bin
 
 export DEBUG=false
+export SECURE_SSL_REDIRECT=false  # plain http on 127.0.0.1: no TLS to redirect to
 export SECRET_KEY=smoke-$(date +%s%N)-not-a-real-secret
 export ALLOWED_HOSTS=127.0.0.1,localhost
 export DATABASE_URL=$pg_server/$db_name
