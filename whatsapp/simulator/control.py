@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .engine import Engine
 from .httpkit import Request, Response, json_response
+from .template_controls import TemplateNotFound
 
 DEFAULT_PHONE_NUMBER_ID = "100000000000001"  # the demo number of `seed_demo`
 
@@ -66,6 +67,8 @@ def handle(engine: Engine, request: Request, segments: list[str]) -> Response:
         return json_response({"sent": engine.sent})
     if route == "webhooks" and method == "GET":
         return json_response({"url": engine.poster.url, "attempts": engine.webhook_log})
+    if segments and segments[0] == "templates":
+        return template_controls(engine, method, segments[1:], body)
     if len(segments) == 2 and segments[0] == "media" and method == "GET":
         media = engine.media(segments[1])
         if media is None:
@@ -100,3 +103,42 @@ def _customer_message(engine: Engine, body: dict) -> Response:
     except (ValueError, KeyError, TypeError) as exc:
         return _bad(str(exc) or "invalid message")
     return json_response({"wamid": wamid})
+
+
+# POST /_sim/templates/<action> with {"id"} or {"name"[, "language", "waba_id"]} and the action's fields.
+TEMPLATE_ACTIONS = {
+    "approve": ("template_approve", ()),
+    "reject": ("template_reject", ("reason", "detail", "recommendation")),
+    "pause": ("template_pause", ("title",)),
+    "unpause": ("template_unpause", ()),
+    "disable": ("template_disable", ()),
+    "status": ("template_set_status", ("event", "reason", "rejection_info", "other_info", "disable_info")),
+    "recategorise": ("template_recategorise", ("category", "notice")),
+    "quality": ("template_quality", ("score",)),
+}
+
+
+def template_controls(engine: Engine, method: str, segments: list[str], body: dict) -> Response:
+    """GET /_sim/templates lists them; POST /_sim/templates/add makes one as if in Meta's manager;
+    POST /_sim/templates/<action> decides as Meta would and posts the webhook."""
+    if not segments and method == "GET":
+        return json_response({"templates": engine.templates()})
+    if len(segments) != 1 or method != "POST":
+        return json_response({"error": "not found"}, 404)
+    action = segments[0]
+    try:
+        if action == "add":
+            fields = ("waba_id", "name", "language", "category", "components", "status", "parameter_format", "quality")
+            return json_response({"template": engine.template_add(**{k: body[k] for k in fields if k in body})})
+        if action not in TEMPLATE_ACTIONS:
+            return json_response({"error": f"unknown action {action!r}"}, 404)
+        method_name, fields = TEMPLATE_ACTIONS[action]
+        lookup = {"template_id": body.get("id"), "name": body.get("name"), "language": body.get("language")}
+        lookup["waba_id"] = body.get("waba_id")
+        options = {k: body[k] for k in fields if k in body}
+        template = getattr(engine, method_name)(**lookup, **options)
+    except TemplateNotFound as exc:
+        return json_response({"error": str(exc)}, 404)
+    except (KeyError, TypeError, ValueError) as exc:
+        return _bad(str(exc) or "invalid request")
+    return json_response({"template": template})

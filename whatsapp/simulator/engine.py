@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from . import errors, payloads, pricing, review, views
 from .delivery import Scheduler, WebhookPoster
+from .template_controls import TemplateControls
 
 WINDOW_SECONDS = 24 * 3600
 # The page polls every second; a chat counts as open for a little longer than one poll gap.
@@ -89,7 +90,7 @@ class Media:
         return base64.b64encode(hashlib.sha256(self.content).digest()).decode()
 
 
-class Engine:
+class Engine(TemplateControls):
     def __init__(
         self,
         *,
@@ -104,6 +105,7 @@ class Engine:
         default_waba_id: str = "200000000000001",
         default_template_category: str = "utility",
         strict_templates: bool = False,
+        auto_review_templates: bool = True,
         pricing_on: str = "delivered",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -117,6 +119,8 @@ class Engine:
         self.default_waba_id = default_waba_id
         self.default_template_category = default_template_category
         self.strict_templates = strict_templates
+        # False: submitted templates stay PENDING until a control (template_approve, ...) decides.
+        self.auto_review_templates = auto_review_templates
         self.pricing_on = pricing_on
         self.clock = clock
         self.base_url = ""
@@ -475,6 +479,8 @@ class Engine:
                 raise SendRefused(132001, f"template name ({name}) does not exist in {language}")
             return self.default_template_category, None, failure
         known = next((t for t in same_name if t["language"].replace("-", "_") == language), None)
+        if known is not None and known["status"] in ("PAUSED", "DISABLED"):
+            raise SendRefused(132015 if known["status"] == "PAUSED" else 132016)
         if known is None or known["status"] != "APPROVED":
             raise SendRefused(132001, f"template name ({name}) does not exist or is not approved in {language}")
         expected = review.variables(review.body_text(known))
@@ -615,7 +621,8 @@ class Engine:
             }
             self._templates[template["id"]] = template
             tid = template["id"]
-        self.scheduler.call_later(self.template_review_delay, lambda: self._review(tid))
+        if self.auto_review_templates:
+            self.scheduler.call_later(self.template_review_delay, lambda: self._review(tid))
         return {"id": tid, "status": "PENDING", "category": template["category"]}
 
     def _review(self, template_id: str) -> None:

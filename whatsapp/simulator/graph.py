@@ -57,6 +57,13 @@ def _route(engine: Engine, request: Request, segments: list[str]) -> Response:
         return json_response({"id": engine.media_upload(content, mime, filename)})
     if len(segments) == 2 and segments[1] == "message_templates":
         return _templates(engine, request, segments[0])
+    if len(segments) == 1 and method == "POST":
+        # POST /{template_id}: edit a template's content (it goes back into review).
+        body = request.json()
+        answer = engine.template_edit(segments[0], body or {})
+        if not answer:
+            raise SendRefused(100, f"Object with ID '{segments[0]}' does not exist.")
+        return json_response(answer)
     if len(segments) == 1 and method == "GET":
         info = engine.media_info(segments[0])
         if info is None:

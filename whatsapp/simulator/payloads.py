@@ -86,3 +86,28 @@ def template_status_change(*, waba_id: str, template: dict, event: str, reason: 
             {"id": waba_id, "time": at, "changes": [{"value": value, "field": "message_template_status_update"}]}
         ],
     }
+
+
+def template_ids_value(template: dict) -> dict:
+    """The identifying fields every template webhook value starts with."""
+    return {
+        "message_template_id": int(template["id"]),
+        "message_template_name": template["name"],
+        "message_template_language": template["language"],
+    }
+
+
+def template_status_value(*, template: dict, event: str, reason: str) -> dict:
+    return {
+        "event": event,
+        **template_ids_value(template),
+        "reason": reason,
+        "message_template_category": template["category"],
+    }
+
+
+def template_webhook(*, waba_id: str, field: str, value: dict, at: int) -> dict:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": waba_id, "time": at, "changes": [{"value": value, "field": field}]}],
+    }
