@@ -115,11 +115,6 @@ CELERY_BEAT_SCHEDULE["conversations-wake-snoozed"] = {
 }
 # Old webhook events are purged (the processor needs no sweep: stored events are its queue).
 CELERY_BEAT_SCHEDULE["webhooks-purge"] = {"task": "webhooks.tasks.webhook_events_purge", "schedule": 86400.0}
-# Queued messages whose delivery publish was lost (Redis down, a worker killed) are sent.
-CELERY_BEAT_SCHEDULE["conversations-deliver-queued"] = {
-    "task": "conversations.tasks.messages_deliver_queued",
-    "schedule": 30.0,
-}
 # Outbound messages whose delivery worker died mid-send are failed, never resent.
 CELERY_BEAT_SCHEDULE["conversations-stuck-sending"] = {
     "task": "conversations.tasks.messages_stuck_sending_fail",
