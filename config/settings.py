@@ -115,6 +115,11 @@ CELERY_BEAT_SCHEDULE["conversations-wake-snoozed"] = {
 }
 # Old webhook events are purged (the processor needs no sweep: stored events are its queue).
 CELERY_BEAT_SCHEDULE["webhooks-purge"] = {"task": "webhooks.tasks.webhook_events_purge", "schedule": 86400.0}
+# Queued messages whose delivery publish was lost (Redis down, a worker killed) are sent.
+CELERY_BEAT_SCHEDULE["conversations-deliver-queued"] = {
+    "task": "conversations.tasks.messages_deliver_queued",
+    "schedule": 30.0,
+}
 # Outbound messages whose delivery worker died mid-send are failed, never resent.
 CELERY_BEAT_SCHEDULE["conversations-stuck-sending"] = {
     "task": "conversations.tasks.messages_stuck_sending_fail",
@@ -145,6 +150,8 @@ SESSION_COOKIE_HTTPONLY = True
 # is refused for that long, even with the right password (counted in the cache: Redis in production).
 LOGIN_THROTTLE_ATTEMPTS = env.env_int("LOGIN_THROTTLE_ATTEMPTS", 5)
 LOGIN_THROTTLE_WINDOW = env.env_int("LOGIN_THROTTLE_WINDOW", 600)
+# An office behind one address makes more honest typos than one person: a higher limit there.
+LOGIN_THROTTLE_ADDRESS_ATTEMPTS = env.env_int("LOGIN_THROTTLE_ADDRESS_ATTEMPTS", 20)
 
 # --- HTTPS in production (DEBUG off); see the README's Production section ------------------------
 # http is redirected to https. Switch it off only where there is no TLS at all (a local smoke test).
@@ -207,6 +214,10 @@ WHATSAPP_MEDIA_MAX_BYTES = env.env_int("WHATSAPP_MEDIA_MAX_BYTES", 100 * 1024 * 
 WEBHOOK_MAX_BODY_BYTES = env.env_int("WEBHOOK_MAX_BODY_BYTES", 3 * 1024 * 1024)
 # Raw webhook events are kept this long (webhooks_purge, and daily on beat).
 WEBHOOK_RETENTION_DAYS = env.env_int("WEBHOOK_RETENTION_DAYS", 90)
+# Apply each stored webhook in the request that stored it, after commit: the single-process
+# default (`make run`, no Redis), where no processor runs. With Redis, `process_webhooks` applies
+# them in batches and the request only stores.
+WEBHOOKS_PROCESS_INLINE = env.env_bool("WEBHOOKS_PROCESS_INLINE", not REDIS_URL)
 # Free service messages per business number and calendar month from 2026-10-01 (billing rules).
 BILLING_SERVICE_FREE_TIER = env.env_int("BILLING_SERVICE_FREE_TIER", 1000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES + 1024
@@ -229,7 +240,3 @@ LOGGING = {
 
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off (comma-separated host names)")
-# Apply each stored webhook in the request that stored it, after commit: the single-process
-# default (`make run`, no Redis), where no processor runs. With Redis, `process_webhooks` applies
-# them in batches and the request only stores.
-WEBHOOKS_PROCESS_INLINE = env.env_bool("WEBHOOKS_PROCESS_INLINE", not REDIS_URL)

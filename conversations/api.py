@@ -22,7 +22,15 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from conversations import selectors, services
-from conversations.exceptions import ConversationError, NotAllowed, WindowClosed
+from conversations.exceptions import (
+    BudgetExceeded,
+    ConversationError,
+    InvalidTemplateParameters,
+    NotAllowed,
+    OptedOut,
+    TemplateNotApproved,
+    WindowClosed,
+)
 from conversations.models import Conversation, Message
 from inbox.api_errors import ApiError
 from inbox.params import positive_int
@@ -70,6 +78,7 @@ class ConversationPage(Schema):
 class TemplateOut(Schema):
     name: str
     language: str
+    category: str = Field("", description="MARKETING, UTILITY or AUTHENTICATION when it was sent")
     parameters: dict[str, Any]
 
 
@@ -94,15 +103,6 @@ class MessageOut(Schema):
     reply_to: int | None
 
 
-class MessagePage(Schema):
-    items: list[MessageOut]
-    next: str | None
-
-
-class SendIn(Schema):
-    text: str | None = None
-    template: str | None = None
-    language: str | None = None
 class ApiErrorDetail(Schema):
     model_config = ConfigDict(extra="allow")
 
@@ -121,6 +121,15 @@ READ_ERRORS = {401: ApiErrorOut, 403: ApiErrorOut, 404: ApiErrorOut, 422: ApiErr
 WRITE_ERRORS = {**READ_ERRORS, 409: ApiErrorOut}
 
 
+class MessagePage(Schema):
+    items: list[MessageOut]
+    next: str | None
+
+
+class SendIn(Schema):
+    text: str | None = None
+    template: str | None = None
+    language: str | None = None
     parameters: dict[str, Any] | None = None
     # Chosen by the caller; a retried POST with the same client_id never sends twice.
     client_id: uuid.UUID | None = None
@@ -217,6 +226,7 @@ def message_out(message: Message) -> dict:
         template = {
             "name": message.template_name,
             "language": message.template_language,
+            "category": message.template_category,
             "parameters": message.template_parameters,
         }
     return {
@@ -249,6 +259,14 @@ def _service_error(exc: ConversationError) -> ApiError:
         )
     if isinstance(exc, NotAllowed):
         return ApiError(403, "forbidden", exc.message)
+    if isinstance(exc, TemplateNotApproved):
+        return ApiError(409, "template_not_approved", exc.message, template=exc.template)
+    if isinstance(exc, InvalidTemplateParameters):
+        return ApiError(422, "invalid_parameters", exc.message, problems=exc.problems)
+    if isinstance(exc, OptedOut):
+        return ApiError(409, "opted_out", exc.message)
+    if isinstance(exc, BudgetExceeded):
+        return ApiError(402, "budget_exceeded", exc.message, remaining=exc.remaining, currency=exc.currency)
     return ApiError(422, "validation_error", exc.message)
 
 
@@ -259,14 +277,6 @@ def _service_error(exc: ConversationError) -> ApiError:
 def conversation_list(
     request,
     status: Literal["open", "pending", "resolved", "snoozed"] | None = None,
-    if isinstance(exc, TemplateNotApproved):
-        return ApiError(409, "template_not_approved", exc.message, template=exc.template)
-    if isinstance(exc, InvalidTemplateParameters):
-        return ApiError(422, "invalid_parameters", exc.message, problems=exc.problems)
-    if isinstance(exc, OptedOut):
-        return ApiError(409, "opted_out", exc.message)
-    if isinstance(exc, BudgetExceeded):
-        return ApiError(402, "budget_exceeded", exc.message, remaining=exc.remaining, currency=exc.currency)
     assignee: str | None = Query(None, description='a user id, "me" or "none"'),
     window: Literal["open", "closed"] | None = None,
     cursor: str | None = None,

@@ -31,3 +31,38 @@ class WindowClosed(ConversationError):
 
 class NotAllowed(ConversationError):
     """The user may not do this to this conversation (or the conversation refuses it)."""
+
+
+class TemplateNotApproved(ConversationError):
+    """The template may not be sent: not approved here and by Meta, paused, disabled or unknown."""
+
+    def __init__(self, template: str, message: str) -> None:
+        self.template = template
+        super().__init__(message)
+
+
+class InvalidTemplateParameters(ConversationError):
+    """The parameters do not fit the template; `problems` lists each one with its field."""
+
+    def __init__(self, problems: list[dict]) -> None:
+        self.problems = problems
+        count = len(problems)
+        super().__init__(_("The parameters do not fit the template: %(count)d problem(s).") % {"count": count})
+
+
+class OptedOut(ConversationError):
+    """A marketing template to a customer who stopped marketing messages."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("The customer stopped marketing messages from this business; send a utility template or wait for them.")
+        )
+
+
+class BudgetExceeded(ConversationError):
+    """The business number's monthly budget does not allow this paid message."""
+
+    def __init__(self, message: str, *, remaining: str, currency: str) -> None:
+        self.remaining = remaining
+        self.currency = currency
+        super().__init__(message)

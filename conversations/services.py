@@ -19,12 +19,21 @@ import phonenumbers
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from conversations import events
-from conversations.exceptions import ConversationError, NotAllowed, WindowClosed
+from conversations.exceptions import (
+    BudgetExceeded,
+    ConversationError,
+    InvalidTemplateParameters,
+    NotAllowed,
+    OptedOut,
+    TemplateNotApproved,
+    WindowClosed,
+)
 from conversations.models import BusinessNumber, CannedResponse, Contact, Conversation, EarlyStatus, Label, Message
 
 log = logging.getLogger(__name__)
@@ -60,6 +69,8 @@ MAX_SNOOZE = timedelta(days=366)
 
 ERROR_WINDOW_CLOSED = 131047
 ERROR_MARKETING_STOPPED = 131050
+# Meta's answer when a template was paused (low quality) or disabled since we checked it.
+TEMPLATE_STOPPED_CODES = (132015, 132016)
 
 
 def _require_aware(value: datetime, name: str) -> datetime:
@@ -377,6 +388,20 @@ def message_status_apply(*, status: Any) -> Message | None:
     if changed:
         message.save(update_fields=changed)
         events.message_changed(message)
+    if "status" in changed and message.status == Message.Status.FAILED:
+        _after_failure(message, code=message.error_code, at=timestamp)
+    elif status.pricing is not None:
+        from billing import services as billing
+
+        # Meta's own word on what the message cost: the first one sets the record, later ones
+        # confirm. The raw object is passed on whole, so fields we do not know are kept.
+        raw = (getattr(status, "raw", None) or {}).get("pricing")
+        billing.billing_status_apply(
+            message_id=message.pk,
+            status=new,
+            pricing=raw if isinstance(raw, dict) else status.pricing.model_dump(),
+            at=timestamp,
+        )
     return message
 
 
@@ -435,14 +460,28 @@ def _conversation_for_update(conversation: Conversation) -> Conversation:
     )
 
 
-def _check_can_send(conversation: Conversation, *, now: datetime) -> None:
-
+def _check_can_send(conversation: Conversation, *, now: datetime, needs_window: bool = True) -> None:
     if conversation.number.stopped_at is not None:
         raise ConversationError(
             _("Sending from this number is stopped: %(reason)s") % {"reason": conversation.number.stopped_reason}
         )
-    if not conversation.window_open(now):
+    if needs_window and not conversation.window_open(now):
         raise WindowClosed(conversation.window_expires_at())
+
+
+def _bill(message: Message, *, now: datetime) -> None:
+    """The billing record of a chargeable message, in the same transaction as the message.
+
+    billing owns every pricing rule; it decides whether this message costs anything, and
+    refuses it when the number's budget would be overshot (the whole send rolls back).
+    """
+    from billing import exceptions as billing_errors
+    from billing import services as billing
+
+    try:
+        billing.billing_record_for_message(message=message, now=now)
+    except billing_errors.BudgetExceeded as exc:
+        raise BudgetExceeded(str(exc), remaining=str(exc.remaining), currency=exc.currency) from exc
 
 
 def _existing_for_client_id(*, sender, client_id, conversation: Conversation) -> Message | None:
@@ -457,7 +496,6 @@ def _existing_for_client_id(*, sender, client_id, conversation: Conversation) ->
 
 def _record_outbound(*, conversation: Conversation, sender, now: datetime, client_id=None, **fields: Any) -> Message:
     """Save the outbound message as queued and schedule its delivery after commit."""
-    from conversations import tasks
 
     create = {
         "conversation": conversation,
@@ -469,14 +507,43 @@ def _record_outbound(*, conversation: Conversation, sender, now: datetime, clien
     if client_id is not None:
         create["client_id"] = client_id
     message = Message.objects.create(**create)
+    _bill(message, now=now)
     conversation.last_message_at = max(filter(None, [conversation.last_message_at, now]))
     # Answering the customer means the agent has read the thread.
     conversation.unread_count = 0
     conversation.save(update_fields=["last_message_at", "unread_count", "updated_at"])
-    tasks.message_deliver.delay_on_commit(message.pk)
+    # The publish only wakes a worker: if it is lost (Redis down, a worker killed with it
+    # prefetched), the message is still queued in the table and the sweep sends it, once.
+    transaction.on_commit(lambda: _wake_delivery(message.pk), robust=True)
     events.message_changed(message, created=True)
     events.conversation_changed(conversation)
     return message
+
+
+def _wake_delivery(message_id: int) -> None:
+    from conversations import tasks
+
+    try:
+        tasks.message_deliver.delay(message_id)
+    except Exception as exc:  # the broker is down: the message waits in the table for the sweep
+        log.warning("message %s queued; delivery not published (%s), the sweep will send it", message_id, exc)
+
+
+# A queued message this old was not taken by any worker (its publish was lost). Messages that
+# wait for a retry after a transient error were claimed recently and are left to their retry.
+QUEUED_UNCLAIMED_AFTER = timedelta(minutes=1)
+RETRY_WAIT_AT_MOST = timedelta(minutes=6)
+
+
+def messages_queued_unclaimed(*, now: datetime, limit: int = 500) -> list[int]:
+    """Ids of queued messages no worker is about to send (uses the msg_queued_idx index)."""
+    now = _require_aware(now, "now")
+    return list(
+        Message.objects.filter(status=Message.Status.QUEUED, created_at__lt=now - QUEUED_UNCLAIMED_AFTER)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - RETRY_WAIT_AT_MOST))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def _client_uuid(client_id) -> uuid.UUID | None:
@@ -489,7 +556,9 @@ def _client_uuid(client_id) -> uuid.UUID | None:
         return None
 
 
-def _send(*, conversation: Conversation, sender, client_id, now: datetime | None, **fields: Any) -> Message:
+def _send(
+    *, conversation: Conversation, sender, client_id, now: datetime | None, needs_window: bool = True, **fields: Any
+) -> Message:
     now = _now(now)
     client_id = _client_uuid(client_id)
     existing = _existing_for_client_id(sender=sender, client_id=client_id, conversation=conversation)
@@ -499,7 +568,7 @@ def _send(*, conversation: Conversation, sender, client_id, now: datetime | None
     try:
         with transaction.atomic():
             locked = _conversation_for_update(conversation)
-            _check_can_send(locked, now=now)
+            _check_can_send(locked, now=now, needs_window=needs_window)
             return _record_outbound(conversation=locked, sender=sender, now=now, client_id=client_id, **fields)
     except IntegrityError:
         # The same client_id raced in from a second request; that one won.
@@ -548,6 +617,54 @@ def message_send_text(
         text=body,
         reply_to=reply_to,
         context_wamid=reply_to.wamid if reply_to else "",
+    )
+
+
+@transaction.atomic
+def message_send_template(
+    *,
+    conversation: Conversation,
+    sender,
+    template: str,
+    language: str,
+    parameters: dict | None = None,
+    client_id=None,
+    now: datetime | None = None,
+) -> Message:
+    """Queue an approved template; allowed inside and outside the customer service window.
+
+    Refuses a template not approved both by a second admin and by Meta (or paused, disabled),
+    parameters that do not fit it (every problem listed), marketing to a customer who opted
+    out, and a paid message the number's budget cannot cover. The message stores the template's
+    name, language, category at send time and the text the customer sees.
+    """
+    from templates_app import exceptions as template_errors
+    from templates_app.selectors import template_prepare_send
+
+    try:
+        prepared = template_prepare_send(
+            waba_id=conversation.number.waba_id, name=template, language=language or "", parameters=parameters
+        )
+    except template_errors.TemplateNotApproved as exc:
+        raise TemplateNotApproved(template, str(exc)) from exc
+    except template_errors.InvalidParameters as exc:
+        raise InvalidTemplateParameters(exc.problems) from exc
+    contact = Contact.objects.get(pk=conversation.contact_id)
+    if prepared.category == "MARKETING" and contact.marketing_opted_out:
+        raise OptedOut()
+    return _send(
+        conversation=conversation,
+        sender=sender,
+        client_id=client_id,
+        now=now,
+        needs_window=False,
+        type="template",
+        text=prepared.text,
+        template_name=prepared.name,
+        template_language=prepared.language,
+        template_parameters=prepared.parameters,
+        template_category=prepared.category,
+        payload={"template": {"components": prepared.send_components}},
     )
 
 
@@ -756,8 +873,27 @@ def message_send_failed(
         BusinessNumber.objects.filter(pk=conversation.number_id, stopped_at__isnull=True).update(
             stopped_at=now, stopped_reason=str(reason)[:255]
         )
+    _after_failure(message, code=code, at=now)
     events.message_changed(message)
     return message
+
+
+def _after_failure(message: Message, *, code: int | None, at: datetime) -> None:
+    """A message that will never be delivered costs nothing; Meta's 132015/132016 also tell
+    us the template itself is paused or disabled, so nobody else picks it."""
+    from billing import services as billing
+
+    billing.billing_status_apply(message_id=message.pk, status=Message.Status.FAILED, pricing=None, at=at)
+    if message.type == "template" and code in TEMPLATE_STOPPED_CODES:
+        from templates_app import services as templates
+
+        templates.template_send_error_apply(
+            waba_id=message.conversation.number.waba_id,
+            name=message.template_name,
+            language=message.template_language,
+            code=code,
+            now=at,
+        )
 
 
 def may_have_been_delivered_reason() -> str:

@@ -158,3 +158,12 @@ def early_statuses_purge() -> int:
 def messages_stuck_sending_fail() -> int:
     """Run by beat: claims whose worker died are failed with an honest reason (never resent)."""
     return services.messages_stuck_sending_fail(now=timezone.now())
+
+
+@shared_task
+def messages_deliver_queued() -> int:
+    """Run by beat: queued messages whose delivery publish was lost are sent now (claimed, so once)."""
+    ids = services.messages_queued_unclaimed(now=timezone.now())
+    for message_id in ids:
+        message_deliver.delay(message_id)
+    return len(ids)

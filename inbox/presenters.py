@@ -31,7 +31,16 @@ def thread_context(request_user, conversation: Conversation, *, page=None, form=
         "statuses": Conversation.Status,
         "quick_reactions": QUICK_REACTIONS,
         "can_templates": request_user.has_perm("inbox.manage_templates"),
-    }
+    } | _closed_window_picker(request_user, conversation, win)
+
+
+def _closed_window_picker(request_user, conversation: Conversation, win: dict) -> dict:
+    """Outside the window the template picker takes the composer's place."""
+    if win["open"]:
+        return {}
+    from inbox.template_views import picker_context
+
+    return picker_context(request_user, conversation)
 
 
 def row_context(request_user, row: Conversation) -> dict:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from inbox import inbox_views as views
+from inbox import template_views
 
 app_name = "inbox"
 urlpatterns = [
@@ -15,6 +16,9 @@ urlpatterns = [
     path("c/<int:pk>/status/", views.set_status, name="status"),
     path("c/<int:pk>/labels/", views.label_add, name="label-add"),
     path("c/<int:pk>/labels/remove/", views.label_remove, name="label-remove"),
+    path("c/<int:pk>/templates/", template_views.picker, name="template-picker"),
+    path("c/<int:pk>/templates/preview/", template_views.preview, name="template-preview"),
+    path("c/<int:pk>/templates/send/", template_views.send, name="template-send"),
     path("c/<int:pk>/m/<int:message_pk>/react/", views.react, name="react"),
     path("c/<int:pk>/m/<int:message_pk>/media/", views.media, name="media"),
     path("c/<int:pk>/m/<int:message_pk>/media/retry/", views.media_retry, name="media-retry"),

@@ -36,6 +36,28 @@ def _settings_for_tests(settings, tmp_path):
     settings.WEBHOOKS_PROCESS_INLINE = True
 
 
+@pytest.fixture(autouse=True)
+def _billing_defaults(request):
+    """The shipped pricing rules, starting-point rate card and market map (a data migration).
+
+    Tests on a transactional database truncate every table after themselves, the migration's
+    rows too; put them back for every test that touches the database.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    names = request.fixturenames
+    if "transactional_db" in names or (marker is not None and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    elif "db" in names or marker is not None:
+        request.getfixturevalue("db")
+    else:
+        return
+    from django.apps import apps
+
+    from billing.defaults import install_defaults
+
+    install_defaults(apps)
+
+
 @pytest.fixture
 def number(db):
     return business_number_add(
