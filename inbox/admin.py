@@ -13,6 +13,7 @@ from django.contrib.auth.admin import UserAdmin
 
 from inbox.models import ApiToken, UserProfile
 from inbox.roles import role_of
+from inbox.views import ThrottledAdminAuthenticationForm
 
 User = get_user_model()
 
@@ -36,6 +37,8 @@ class UserProfileInline(admin.StackedInline):
 
 
 admin.site.unregister(User)
+# /admin/login/ takes passwords too: the same throttle as /login/.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @admin.register(User)

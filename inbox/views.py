@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import hashlib
+import logging
 import zoneinfo
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -31,9 +37,93 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(parts, status=200 if healthy else 503)
 
 
+logger = logging.getLogger(__name__)
+
+# --- sign-in throttling -------------------------------------------------------------------------
+# Wrong passwords are counted per username and per client address in the cache (Redis in
+# production, shared by all web processes) for LOGIN_THROTTLE_WINDOW seconds. Past the limit
+# every sign-in for that username or from that address is refused, the right password too, until
+# the window ends. Both doors that take passwords use it: /login/ and /admin/login/.
+
+
+def _throttle_keys(request, username: str) -> tuple[str, str]:
+    name = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
+    address = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    return f"login-fail:user:{name}", f"login-fail:addr:{address}"
+
+
+def login_throttled(request, username: str) -> bool:
+    user_key, address_key = _throttle_keys(request, username)
+    try:
+        counts = cache.get_many([user_key, address_key])
+    except Exception:  # a cache outage must not lock everyone out; it is logged
+        logger.exception("login throttle: cache unavailable, not throttling")
+        return False
+    return (
+        counts.get(user_key, 0) >= settings.LOGIN_THROTTLE_ATTEMPTS
+        or counts.get(address_key, 0) >= settings.LOGIN_THROTTLE_ADDRESS_ATTEMPTS
+    )
+
+
+def login_failure_record(request, username: str) -> None:
+    try:
+        for key in _throttle_keys(request, username):
+            cache.add(key, 0, timeout=settings.LOGIN_THROTTLE_WINDOW)
+            cache.incr(key)
+    except Exception:
+        logger.exception("login throttle: could not count a failed sign-in")
+
+
+def login_success_record(request, username: str) -> None:
+    """The username's count starts again; the address's does not (one good account must not
+    reset a guessing run against others)."""
+    try:
+        cache.delete(_throttle_keys(request, username)[0])
+    except Exception:
+        logger.exception("login throttle: could not reset a count")
+
+
+class ThrottledLoginMixin:
+    """For AuthenticationForm and its admin variant: refuse while throttled, count failures."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        if username and login_throttled(self.request, username):
+            minutes = max(1, settings.LOGIN_THROTTLE_WINDOW // 60)
+            self.throttled = True
+            raise forms.ValidationError(
+                _("Too many failed sign-ins for this account or from this address. Try again in %(minutes)d minutes.")
+                % {"minutes": minutes},
+                code="throttled",
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            if username:
+                login_failure_record(self.request, username)
+            raise
+        login_success_record(self.request, username)
+        return cleaned
+
+
+class ThrottledAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
+    pass
+
+
+class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    pass
+
+
 class LoginView(auth_views.LoginView):
     template_name = "inbox/login.html"
     redirect_authenticated_user = True
+    authentication_form = ThrottledAuthenticationForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if getattr(form, "throttled", False):
+            response.status_code = 429
+        return response
 
     def get_default_redirect_url(self):
         from django.urls import reverse
