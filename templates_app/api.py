@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from inbox.api_errors import ApiError
 from inbox.params import positive_int
@@ -303,7 +303,7 @@ def template_create(request, body: TemplateIn):
         )
     except (TemplateValidationError, NotAllowed) as exc:
         raise _refusal(exc) from None
-    return 201, template_detail_out(selectors.template_get(template.pk))
+    return Status(201, template_detail_out(selectors.template_get(template.pk)))
 
 
 @router.get("/templates/{template_id}", response={200: TemplateDetailOut, **ERRORS}, summary="One template")

@@ -90,6 +90,15 @@ def _is_older(event_time: datetime | None, held_at: datetime | None) -> bool | N
     return event_time < held_at
 
 
+def _touch(template: Template, field: str, event_time: datetime | None) -> None:
+    """A repeat of what we hold, known to be newer: remember its time (an older one must not win
+    later), without a history row since nothing changed."""
+    held = getattr(template, field)
+    if event_time is not None and (held is None or event_time > held):
+        Template.objects.filter(pk=template.pk).update(**{field: event_time})
+        setattr(template, field, event_time)
+
+
 def _sending_candidate(template: Template) -> TemplateVersion | None:
     """The newest version a second admin approved and Meta received: what Meta's APPROVED is about."""
     return (
@@ -198,6 +207,7 @@ def template_status_apply(
         and (not detail_text or template.meta_reason_detail == detail_text)
     )
     if same:
+        _touch(template, "meta_status_at", event_time)
         return template
     older = _is_older(event_time, template.meta_status_at)
     if older is True or (older is None and stage < template.meta_status_stage):
@@ -248,7 +258,10 @@ def template_quality_apply(
 ) -> Template | None:
     template = _find(waba_id=change.waba_id, template_id=change.template_id, name=change.name, language=change.language)
     new = (change.new_quality or "").upper()
-    if template is None or new not in Quality.values or template.quality == new:
+    if template is None or new not in Quality.values:
+        return template
+    if template.quality == new:
+        _touch(template, "quality_at", _event_time(change, at))
         return template
     previous = (change.previous_quality or "").upper()
     event_time = _event_time(change, at)
@@ -298,6 +311,8 @@ def template_category_apply(
         if template.correct_category and template.correct_category == template.category:
             template.correct_category, template.category_change_at = "", None
             template.save(update_fields=["correct_category", "category_change_at", "updated_at"])
+        if new == template.category:
+            _touch(template, "category_at", _event_time(change, at))
         return template
     previous = (change.previous_category or "").upper()
     event_time = _event_time(change, at)

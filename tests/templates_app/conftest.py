@@ -87,3 +87,30 @@ def envelope(field: str, value: dict, *, waba_id: str = WABA, at: int | None = N
 def change_of(field: str, value: dict, **kwargs):
     """The typed change whatsapp.schemas makes of a real-shaped webhook body."""
     return next(iter_changes(parse_webhook(envelope(field, value, **kwargs))))
+
+
+from tests.simulator.conftest import make_sim, receiver  # noqa: E402,F401  (the real simulator)
+
+
+def apply_posted(sink, *, start: int = 0) -> int:
+    """Apply the template webhooks the simulator really posted (bytes as sent, parsed by whatsapp.schemas),
+    with Meta's entry time; returns how many requests there were, to start from next time."""
+    from datetime import UTC, datetime
+
+    from whatsapp.schemas import TemplateCategoryChange, TemplateQualityChange, TemplateStatusChange
+
+    appliers = {
+        TemplateStatusChange: services.template_status_apply,
+        TemplateQualityChange: services.template_quality_apply,
+        TemplateCategoryChange: services.template_category_apply,
+    }
+    requests = list(sink.requests)
+    for _headers, body in requests[start:]:
+        envelope = parse_webhook(body)
+        for entry in envelope.entry:
+            at = datetime.fromtimestamp(entry.time, tz=UTC) if entry.time else None
+            for change in iter_changes(envelope.model_copy(update={"entry": [entry]})):
+                apply = appliers.get(type(change))
+                if apply is not None:
+                    apply(change=change, now=timezone.now(), at=at)
+    return len(requests)
