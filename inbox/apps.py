@@ -10,6 +10,7 @@ class InboxConfig(AppConfig):
 
     def ready(self) -> None:
         from config import checks  # noqa: F401  (registers the start-up checks)
+        from inbox import checks as inbox_checks  # noqa: F401  (the static files manifest)
 
         # The groups come from a data migration; this keeps them in step with inbox/roles.py
         # afterwards, and recreates them after a flush (which empties every table).

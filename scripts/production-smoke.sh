@@ -53,9 +53,9 @@ unset CELERY_BROKER_URL || true
 psql "$pg_server/postgres" -q -c "CREATE DATABASE $db_name" >/dev/null
 redis-cli -u "$REDIS_URL" flushdb >/dev/null
 
-echo "--- check, collectstatic, migrate"
-$bin/python manage.py check --fail-level ERROR
+echo "--- collectstatic, check, migrate"
 $bin/python manage.py collectstatic --noinput >/dev/null
+$bin/python manage.py check --fail-level ERROR
 $bin/python manage.py migrate --noinput >/dev/null
 $bin/python manage.py add_number 100000000000001 "+49 30 1234567" --waba-id 200000000000001 --name Smoke >/dev/null
 $bin/python manage.py add_user smoke-bot --role agent >/dev/null
