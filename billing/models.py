@@ -259,3 +259,30 @@ class MonthlyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.month}: {self.spent} {self.currency}, {self.service_count} service"
+
+
+class BillingRollup(models.Model):
+    """Running totals of the records per UTC day, number, currency and state, one row per
+    breakdown value (dimension `all` = every record once), kept in the same transaction as the
+    records they count. The month summary reads these few thousand rows instead of scanning a
+    million records (bench/billing_summary.py); `services.rollup_rebuild` recomputes them."""
+
+    day = models.DateField()
+    number = models.ForeignKey("conversations.BusinessNumber", on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
+    state = models.CharField(max_length=10)
+    # all | category | market | template | sender
+    dimension = models.CharField(max_length=10)
+    key = models.CharField(max_length=512, blank=True, default="")
+    count = models.BigIntegerField(default=0)
+    amount = models.DecimalField(default=Decimal("0"), **MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "number", "currency", "state", "dimension", "key"], name="billing_rollup_one_per_cell"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension}={self.key} {self.state}: {self.count} / {self.amount}"

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from billing import pricing, rules
 from billing.exceptions import BudgetExceeded
 from billing.models import BillingRecord, Category, MonthlyUsage, PricingRule
+from billing.rollup import rollup_record
 
 ZERO = Decimal("0")
 # Free-form types Meta does not price as a delivered service message.
@@ -116,6 +117,7 @@ def billing_record_for_message(*, message, now: datetime) -> BillingRecord | Non
         free_reason=free_reason,
         sent_at=now,
     )
+    rollup_record(record)
     _usage_add(
         usage,
         amount=amount,
@@ -175,6 +177,7 @@ def _move_money(record: BillingRecord, *, new_amount: Decimal, at: datetime, rea
     if not difference:
         return
     if closed:
+        usage = _usage_locked(number=record.number, month=rules.month_of(at))
         adjustment = BillingRecord.objects.create(
             kind=BillingRecord.Kind.ADJUSTMENT,
             adjusts=record,
@@ -196,11 +199,8 @@ def _move_money(record: BillingRecord, *, new_amount: Decimal, at: datetime, rea
             free_reason=reason,
             sent_at=at,
         )
-        _usage_add(
-            _usage_locked(number=record.number, month=rules.month_of(at)),
-            amount=adjustment.amount,
-            currency=record.currency,
-        )
+        rollup_record(adjustment)
+        _usage_add(usage, amount=adjustment.amount, currency=record.currency)
         return
     usage = _usage_locked(number=record.number, month=record_month)
     _usage_add(usage, amount=difference, currency=record.currency)
@@ -228,6 +228,9 @@ def billing_status_apply(*, message_id: int, status: str, pricing: dict | None, 
         )
         if record is None:
             return
+        # Lock order: record, then the month's usage row, then rollup rows (as sends: usage, rollup).
+        _usage_locked(number=record.number, month=rules.month_of(record.sent_at))
+        before = (record.state, record.amount)
         fields: set[str] = set()
         if status in DELIVERED_STATUSES and not record.delivered:
             record.delivered = True
@@ -283,6 +286,7 @@ def billing_status_apply(*, message_id: int, status: str, pricing: dict | None, 
 
         if fields:
             record.save(update_fields=[*fields, "updated_at"])
+            rollup_record(record, before=before)
 
 
 def _differs(first: dict, later: dict) -> bool:

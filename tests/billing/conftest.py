@@ -68,3 +68,15 @@ def send(conversation, *, now: datetime, **kwargs):
 
 def in_window_of(at: datetime) -> datetime:
     return at - timedelta(hours=1)
+
+
+def assert_rollup_matches_records(month) -> None:
+    """The summary read from the rollup equals the same figures computed from the records."""
+    from decimal import Decimal
+
+    from billing.selectors import _grouped_portable, _grouped_rollup
+
+    def norm(rows):
+        return sorted((c, d, str(k), int(n), Decimal(t).normalize()) for c, d, k, n, t in rows)
+
+    assert norm(_grouped_rollup(month, None)) == norm(_grouped_portable(month, None))

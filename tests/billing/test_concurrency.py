@@ -12,6 +12,7 @@ from django.db.models import Sum
 
 from billing.exceptions import BudgetExceeded
 from billing.models import BillingRecord, Budget
+from billing.selectors import summary
 from billing.services import billing_record_for_message
 from tests.billing.conftest import conversation_for, outbound, utc
 
@@ -52,6 +53,8 @@ def test_100_parallel_template_sends_make_exactly_100_records_and_the_exact_sum(
     assert BillingRecord.objects.count() == 100
     assert BillingRecord.objects.values("message").distinct().count() == 100
     assert BillingRecord.objects.aggregate(s=Sum("amount"))["s"] == Decimal("0.1365") * 100
+    (usd,) = summary(month=date(2026, 8, 1)).totals
+    assert (usd.count, usd.total) == (100, Decimal("13.65"))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from billing.models import BillingRecord, MonthlyUsage
+from billing.selectors import parse_month
 from billing.services import billing_status_apply
-from tests.billing.conftest import conversation_for, in_window_of, send, utc
+from tests.billing.conftest import assert_rollup_matches_records, conversation_for, in_window_of, send, utc
 
 REGULAR_MARKETING = {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "marketing"}
 
@@ -105,6 +106,8 @@ def test_a_correction_after_the_month_closed_is_a_new_adjusting_record(number):
     assert adjustment.sent_at == utc(2026, 9, 10, 8)
     billing_status_apply(message_id=message.pk, status="failed", pricing=None, at=utc(2026, 9, 10, 9))
     assert BillingRecord.objects.filter(kind="adjustment").count() == 1
+    assert_rollup_matches_records(parse_month("2026-08"))
+    assert_rollup_matches_records(parse_month("2026-09"))
 
 
 def test_a_message_without_a_record_is_ignored(number):
