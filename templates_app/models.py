@@ -192,5 +192,14 @@ class TemplateEvent(models.Model):
             models.Index(fields=["template", "-at", "-id"], name="tpl_event_history_idx"),
         ]
 
+    # What Meta told us (webhooks, its answer to a submission), as opposed to what a person did.
+    META_KINDS = frozenset(
+        {"meta_refused", "meta_status", "quality", "category_notice", "category", "synced", "send_error"}
+    )
+
     def __str__(self) -> str:
         return f"{self.template}: {self.kind} {self.from_value} -> {self.to_value}"
+
+    @property
+    def from_meta(self) -> bool:
+        return self.kind in self.META_KINDS
