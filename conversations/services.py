@@ -113,8 +113,12 @@ def _contact_find(*, wa_id: str, user_id: str) -> Contact | None:
 
 def contact_for_identity(*, wa_id: str | None, user_id: str | None, name: str = "", username: str = "") -> Contact:
     """The contact for Meta's identity (BSUID first, then phone number), created or completed."""
-    wa_id = (wa_id or "").lstrip("+")
-    user_id = user_id or ""
+    # Cut to their columns: an odd value is never a reason to lose the message (its raw part
+    # keeps what Meta sent, whole).
+    wa_id = (wa_id or "").lstrip("+")[: Contact._meta.get_field("wa_id").max_length]
+    user_id = (user_id or "")[: Contact._meta.get_field("user_id").max_length]
+    name = (name or "")[: Contact._meta.get_field("profile_name").max_length]
+    username = (username or "")[: Contact._meta.get_field("username").max_length]
     if not wa_id and not user_id:
         raise ValueError("a contact needs a wa_id or a user_id")
     contact = _contact_find(wa_id=wa_id, user_id=user_id)
@@ -250,7 +254,23 @@ def inbound_message_receive(*, number: BusinessNumber, message: Any, profile: An
     `message` is a `whatsapp.schemas.InboundMessage`, `profile` its `ContactProfile`.
     """
     timestamp = _require_aware(message.timestamp, "message.timestamp")
-    if Message.objects.filter(wamid=message.id).exists():
+
+    def fitted(value: str | None, field: str) -> str:
+        """Meta's value cut to its column. An over-long wamid keeps its start and a digest of the
+        whole, so it stays unique and Meta's retry of it is still recognised."""
+        value = value or ""
+        limit = Message._meta.get_field(field).max_length
+        if len(value) <= limit:
+            return value
+        if field not in ("wamid", "context_wamid"):
+            return value[:limit]
+        import hashlib
+
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{value[: limit - len(digest) - 1]}~{digest}"
+
+    wamid = fitted(message.id, "wamid")
+    if Message.objects.filter(wamid=wamid).exists():
         return None
     contact = contact_for_identity(
         wa_id=message.from_wa_id or (profile.wa_id if profile else None),
@@ -263,7 +283,7 @@ def inbound_message_receive(*, number: BusinessNumber, message: Any, profile: An
     Contact.objects.select_for_update(no_key=True).filter(pk=contact.pk).first()
     conversation = _conversation_locked(number=number, contact=contact)
 
-    quoted_wamid = message.reaction_to if message.type == "reaction" else message.context_id
+    quoted_wamid = fitted(message.reaction_to if message.type == "reaction" else message.context_id, "context_wamid")
     reply_to = None
     if quoted_wamid:
         reply_to = Message.objects.filter(conversation=conversation, wamid=quoted_wamid).first()
@@ -274,7 +294,7 @@ def inbound_message_receive(*, number: BusinessNumber, message: Any, profile: An
         "type": message.type,
         "text": message.text or "",
         "payload": getattr(message, "raw", None) or {},
-        "wamid": message.id,
+        "wamid": wamid,
         "status": Message.Status.RECEIVED,
         "sent_at": timestamp,
         "context_wamid": quoted_wamid or "",
@@ -282,9 +302,9 @@ def inbound_message_receive(*, number: BusinessNumber, message: Any, profile: An
     }
     if media is not None:
         fields.update(
-            media_id=media.id or "",
-            media_mime_type=media.mime_type or "",
-            media_filename=getattr(media, "filename", "") or "",
+            media_id=fitted(media.id, "media_id"),
+            media_mime_type=fitted(media.mime_type, "media_mime_type"),
+            media_filename=fitted(getattr(media, "filename", ""), "media_filename"),
             media_state=Message.MediaState.PENDING,
         )
     try:
@@ -292,7 +312,7 @@ def inbound_message_receive(*, number: BusinessNumber, message: Any, profile: An
         with transaction.atomic():
             stored = Message.objects.create(**fields)
     except IntegrityError:
-        if Message.objects.filter(wamid=message.id).exists():
+        if Message.objects.filter(wamid=wamid).exists():
             return None
         raise
 

@@ -11,8 +11,10 @@ it is reported in `MessagesChange.invalid` so the event can be flagged for an ad
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -48,10 +50,59 @@ def _to_datetime(value: Any) -> Any:
     raise ValueError("timestamp must be Unix seconds")
 
 
-def storable(value: Any) -> Any:
-    """The same JSON with NUL characters replaced: PostgreSQL text and jsonb cannot hold them."""
+# Meta's clock is trusted within a sane range around the time we read it: a message from before
+# WhatsApp's time, or from far ahead (year 9999 overflowed every window computed from it, and a
+# merely future one pinned its thread open at the top), gets the nearest sane time instead, and
+# the parsed part says so in `timestamp_clamped_from` (the value as sent).
+EARLIEST_TIMESTAMP = datetime(2009, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(minutes=5)
+_MAX_SECONDS = 10**12  # far past any sane time, small enough for float arithmetic
+
+
+def _to_seconds(value: Any) -> Any:
+    """Unix seconds (string or number), not yet judged: `clamp_timestamp` does that."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    if isinstance(value, bool):
+        raise ValueError("a timestamp, not a boolean")
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+        value = value.strip()
+        if not (value.isascii() and value.isdigit()):
+            raise ValueError(f"timestamp must be Unix seconds, got {value[:40]!r}")
+        value = int(value)
+    if isinstance(value, int):
+        return float(min(value, _MAX_SECONDS))
+    if isinstance(value, float) and not math.isnan(value):
+        return max(min(value, float(_MAX_SECONDS)), -float(_MAX_SECONDS))
+    raise ValueError("timestamp must be Unix seconds")
+
+
+def clamp_timestamp(seconds: float, *, now: datetime) -> tuple[datetime, bool]:
+    """(a sane aware UTC time, whether it had to be changed) for Meta's Unix seconds."""
+    latest = now + FUTURE_TOLERANCE
+    if seconds > latest.timestamp():
+        return latest, True
+    if seconds < EARLIEST_TIMESTAMP.timestamp():
+        return EARLIEST_TIMESTAMP, True
+    return datetime.fromtimestamp(seconds, tz=UTC), False
+
+
+def _as_sent(part: dict[str, Any]) -> str:
+    return str(part.get("timestamp"))[:40]
+
+
+# Lone UTF-16 surrogates: JSON's "\ud83d" escapes decode to them, and UTF-8 cannot encode them.
+_UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def storable(value: Any) -> Any:
+    """The same JSON, storable in PostgreSQL text and jsonb, which cannot hold NUL characters,
+    lone surrogates (both become U+FFFD) or NaN and Infinity (kept as the words Meta sent)."""
+    if isinstance(value, str):
+        return _UNSTORABLE_CHARACTERS.sub("\ufffd", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return _NON_FINITE[str(value)]
     if isinstance(value, dict):
         return {storable(k): storable(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -61,6 +112,7 @@ def storable(value: Any) -> Any:
 
 Id = Annotated[str, BeforeValidator(_to_str)]
 Timestamp = Annotated[datetime, BeforeValidator(_to_datetime)]
+UnixSeconds = Annotated[float, BeforeValidator(_to_seconds)]
 
 
 class _Wire(BaseModel):
@@ -230,7 +282,7 @@ class _WireMessage(_Wire):
     id: str = Field(min_length=1)
     from_: Id | None = Field(default=None, alias="from")
     from_user_id: Id | None = None
-    timestamp: Timestamp
+    timestamp: UnixSeconds
     type: str = "unsupported"
     context: _WireContext | None = None
 
@@ -247,11 +299,14 @@ class InboundMessage(Model):
     reaction_emoji: str | None = None
     media: MediaRef | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
+    # Meta's timestamp as sent, when it was out of the sane range and `timestamp` replaces it.
+    timestamp_clamped_from: str | None = None
 
     @classmethod
-    def from_wire(cls, part: dict[str, Any]) -> InboundMessage:
+    def from_wire(cls, part: dict[str, Any], *, now: datetime | None = None) -> InboundMessage:
         part = storable(part)
         wire = _WireMessage.model_validate(part)
+        timestamp, clamped = clamp_timestamp(wire.timestamp, now=now or datetime.now(UTC))
         kind = wire.type if wire.type in KNOWN_TYPES else "unsupported"
         content = part.get(wire.type)
         content = content if isinstance(content, dict) else {}
@@ -267,7 +322,8 @@ class InboundMessage(Model):
             id=wire.id,
             from_wa_id=wire.from_ or None,
             from_user_id=wire.from_user_id or None,
-            timestamp=wire.timestamp,
+            timestamp=timestamp,
+            timestamp_clamped_from=_as_sent(part) if clamped else None,
             type=kind,
             text=_contacts_text(part) if kind == "contacts" else _display_text(kind, content),
             context_id=wire.context.id if wire.context and wire.context.id else None,
@@ -337,7 +393,7 @@ class _WirePricing(_Wire):
 class _WireStatus(_Wire):
     id: str = Field(min_length=1)
     status: str = Field(min_length=1)
-    timestamp: Timestamp
+    timestamp: UnixSeconds
     recipient_id: Id | None = None
     recipient_user_id: Id | None = None
     pricing: _WirePricing | None = None
@@ -353,15 +409,18 @@ class Status(Model):
     pricing: Pricing | None = None
     errors: list[ApiErrorInfo] = Field(default_factory=list)
     raw: dict[str, Any] = Field(default_factory=dict)
+    timestamp_clamped_from: str | None = None
 
     @classmethod
-    def from_wire(cls, part: dict[str, Any]) -> Status:
+    def from_wire(cls, part: dict[str, Any], *, now: datetime | None = None) -> Status:
         part = storable(part)
         wire = _WireStatus.model_validate(part)
+        timestamp, clamped = clamp_timestamp(wire.timestamp, now=now or datetime.now(UTC))
         return cls(
             id=wire.id,
             status=wire.status.lower(),
-            timestamp=wire.timestamp,
+            timestamp=timestamp,
+            timestamp_clamped_from=_as_sent(part) if clamped else None,
             recipient_id=wire.recipient_id or None,
             recipient_user_id=wire.recipient_user_id or None,
             pricing=Pricing(**wire.pricing.model_dump()) if wire.pricing else None,
@@ -378,7 +437,7 @@ class _WirePreference(_Wire):
     user_id: Id | None = None
     category: str = ""
     value: str = Field(min_length=1)
-    timestamp: Timestamp
+    timestamp: UnixSeconds
     detail: str = ""
 
 
@@ -389,16 +448,19 @@ class UserPreference(Model):
     value: str
     timestamp: datetime
     detail: str = ""
+    timestamp_clamped_from: str | None = None
 
     @classmethod
-    def from_wire(cls, part: dict[str, Any]) -> UserPreference:
+    def from_wire(cls, part: dict[str, Any], *, now: datetime | None = None) -> UserPreference:
         wire = _WirePreference.model_validate(part)
+        timestamp, clamped = clamp_timestamp(wire.timestamp, now=now or datetime.now(UTC))
         return cls(
             wa_id=wire.wa_id or None,
             user_id=wire.user_id or None,
             category=wire.category,
             value=wire.value.lower(),
-            timestamp=wire.timestamp,
+            timestamp=timestamp,
+            timestamp_clamped_from=_as_sent(part) if clamped else None,
             detail=wire.detail,
         )
 
@@ -536,13 +598,18 @@ Change = (
 MESSAGES_FIELDS = frozenset({"messages", "user_preferences"})
 
 
-def iter_changes(envelope: Envelope) -> Iterator[Change]:
-    """Every change of every entry, typed; in the order Meta sent them."""
+def iter_changes(envelope: Envelope, *, now: datetime | None = None) -> Iterator[Change]:
+    """Every change of every entry, typed; in the order Meta sent them.
+
+    `now` is when the body was received (default: the current time); Meta's timestamps are
+    kept within a sane range around it (`clamp_timestamp`).
+    """
+    now = now or datetime.now(UTC)
     for entry in envelope.entry:
         for change in entry.changes:
             change = _WireChange(field=storable(change.field), value=storable(change.value))
             try:
-                yield _typed_change(entry.id, change)
+                yield _typed_change(entry.id, change, now=now)
             except ValidationError as exc:
                 yield InvalidChange(field=change.field, waba_id=entry.id, reason=_short_errors(exc), value=change.value)
 
@@ -557,10 +624,10 @@ def _template_common(waba_id: str, wire: _WireTemplateChange, value: dict[str, A
     }
 
 
-def _typed_change(waba_id: str, change: _WireChange) -> Change:
+def _typed_change(waba_id: str, change: _WireChange, *, now: datetime) -> Change:
     value = change.value
     if change.field in MESSAGES_FIELDS:
-        return _messages_change(waba_id, change.field, value)
+        return _messages_change(waba_id, change.field, value, now=now)
     if change.field == "message_template_status_update":
         wire = _WireTemplateStatus.model_validate(value)
         return TemplateStatusChange(
@@ -614,7 +681,10 @@ _PARTS = (
 )
 
 
-def _messages_change(waba_id: str, field: str, value: dict[str, Any]) -> MessagesChange:
+_TIMED_PARTS = (InboundMessage, Status, UserPreference)
+
+
+def _messages_change(waba_id: str, field: str, value: dict[str, Any], *, now: datetime) -> MessagesChange:
     wire = _WireMessagesValue.model_validate(value)
     parsed: dict[str, list[Any]] = {}
     invalid: list[InvalidPart] = []
@@ -625,7 +695,7 @@ def _messages_change(waba_id: str, field: str, value: dict[str, Any]) -> Message
                 invalid.append(InvalidPart(kind=kind, reason=f"a JSON {type(part).__name__}, not an object", raw=part))
                 continue
             try:
-                item = model.from_wire(part)
+                item = model.from_wire(part, now=now) if model in _TIMED_PARTS else model.from_wire(part)
             except ValidationError as exc:
                 invalid.append(InvalidPart(kind=kind, reason=_short_errors(exc), raw=part))
                 continue
