@@ -1,16 +1,15 @@
 """The template pages: list, editor with live preview, review queue, a template's page.
 
-Admins (manage_templates) write and review; finance may read the list and a template's page.
+Admins (manage_templates) only, as DESIGN.md's page list says; finance and agents read templates
+through the API (and agents pick them in the inbox).
 Views stay thin: the editor's form becomes Meta's JSON (editor.py), services write, selectors read.
 """
 
 from __future__ import annotations
 
 import difflib
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -33,20 +32,6 @@ PAGE_SIZE = 50
 LANGUAGE_SUGGESTIONS = ["de", "de_DE", "en", "en_US", "en_GB", "fr", "es", "it", "nl", "pl", "pt_BR", "tr"]
 
 
-def reader_required(view):
-    """Admins, and finance (read-only)."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        user = request.user
-        if not (user.has_perm(perm("manage_templates")) or user.has_perm(perm("view_billing"))):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 def _default_waba() -> str:
     from conversations.models import BusinessNumber
 
@@ -57,7 +42,7 @@ def _default_waba() -> str:
 
 
 @require_GET
-@reader_required
+@capability_required("manage_templates")
 def index(request: HttpRequest) -> HttpResponse:
     filters = {key: request.GET.get(key, "") for key in ("status", "category", "language")}
     if filters["status"] not in selectors.STATUS_FILTERS:
@@ -210,7 +195,7 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@reader_required
+@capability_required("manage_templates")
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     template = selectors.template_get(pk)
     status = selectors.template_status(template)
