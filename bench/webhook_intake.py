@@ -43,6 +43,8 @@ def environment() -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1",
         CELERY_TASK_ALWAYS_EAGER="false",
         LOG_LEVEL="WARNING",
+        SECURE_SSL_REDIRECT="false",  # plain http on 127.0.0.1
+        STATIC_ROOT=str(ROOT / "staticfiles"),
     )
     return env
 
@@ -56,6 +58,7 @@ def reset_database() -> None:
     admin = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
     subprocess.run(["psql", admin, "-q", "-c", f"DROP DATABASE IF EXISTS {name}"], check=True)
     subprocess.run(["psql", admin, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
+    manage("collectstatic", "--noinput")
     manage("migrate", "--noinput")
     manage("add_number", PHONE_NUMBER_ID, "+49 30 9999999", "--waba-id", "290000000000001")
 

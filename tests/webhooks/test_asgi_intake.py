@@ -1,0 +1,128 @@
+"""The webhook POST answered in front of Django (webhooks/asgi_intake.py), over real HTTP on
+uvicorn: what it stores, what it refuses, and the headers it answers with."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from tests.webhooks.helpers import envelope, fresh_wamid, messages_change, text_message
+from webhooks import intake
+from webhooks.models import WebhookEvent
+from whatsapp.signature import sign
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def intake_url(live_asgi, settings):
+    settings.WEBHOOKS_PROCESS_INLINE = False  # the production shape: only stored, a processor applies
+    return f"{live_asgi}/webhooks/whatsapp/"
+
+
+def _body(number) -> bytes:
+    return json.dumps(envelope(messages_change(number, messages=[text_message(fresh_wamid())]))).encode()
+
+
+def _post(url, body: bytes, signature: str | None = None, **headers):
+    headers = {
+        "Content-Type": "application/json",
+        "X-Hub-Signature-256": signature or sign(body, "dev-app-secret"),
+        **headers,
+    }
+    return requests.post(url, data=body, headers=headers, timeout=10)
+
+
+def test_a_signed_delivery_is_stored_once_and_answered_200(intake_url, number):
+    body = _body(number)
+    first = _post(intake_url, body)
+    again = _post(intake_url, body)  # Meta's retry of the same delivery
+    assert (first.status_code, first.text) == (200, "OK")
+    assert again.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert bytes(event.body) == body and event.dedupe_key == intake.dedupe_key(body)
+    assert event.state == WebhookEvent.State.RECEIVED
+    assert event.headers["X-Hub-Signature-256"] == sign(body, "dev-app-secret")
+    assert first.headers["X-Content-Type-Options"] == "nosniff"
+    assert first.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_wrong_or_missing_signature_is_refused_and_nothing_stored(intake_url, number):
+    body = _body(number)
+    assert _post(intake_url, body, signature="sha256=" + "0" * 64).status_code == 401
+    assert requests.post(intake_url, data=body, timeout=10).status_code == 401
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_body_over_the_limit_is_refused(intake_url, number, settings):
+    settings.WEBHOOK_MAX_BODY_BYTES = 1000
+    body = b'{"object":"whatsapp_business_account","entry":[],"pad":"' + b"x" * 2000 + b'"}'
+    assert _post(intake_url, body).status_code == 413
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_foreign_host_is_refused(intake_url, number):
+    assert _post(intake_url, _body(number), Host="evil.example").status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_signed_body_that_is_not_json_is_stored_for_the_processor(intake_url, number):
+    body = b"this is not json"
+    assert _post(intake_url, body).status_code == 200
+    assert WebhookEvent.objects.get().state == WebhookEvent.State.RECEIVED  # the processor marks it failed
+
+
+def _call(app, body: bytes, headers: dict[str, str]) -> list[dict]:
+    """One request straight into the ASGI app; returns what it sent."""
+    import asyncio
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/webhooks/whatsapp/",
+        "scheme": "http",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def test_the_intake_is_answered_without_django(settings, number):
+    from webhooks.asgi_intake import WebhookIntake
+
+    settings.WEBHOOKS_PROCESS_INLINE = False
+
+    async def django(scope, receive, send):
+        raise AssertionError("the webhook POST reached Django")
+
+    body = _body(number)
+    sent = _call(
+        WebhookIntake(django), body, {"Host": "127.0.0.1", "X-Hub-Signature-256": sign(body, "dev-app-secret")}
+    )
+    assert sent[0]["status"] == 200
+    assert WebhookEvent.objects.filter(dedupe_key=intake.dedupe_key(body)).count() == 1
+
+
+def test_without_a_processor_django_takes_the_intake(settings, number):
+    from webhooks.asgi_intake import WebhookIntake
+
+    settings.WEBHOOKS_PROCESS_INLINE = True  # the single-process default applies in the view
+    reached = []
+
+    async def django(scope, receive, send):
+        reached.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"OK"})
+
+    _call(WebhookIntake(django), b"{}", {"Host": "127.0.0.1"})
+    assert reached == ["/webhooks/whatsapp/"]
