@@ -1,16 +1,25 @@
 """The month as CSV for accounting: stable, documented columns (docs/billing.md), streamed.
 
-Rows come from a server-side cursor (`.iterator(chunk_size=...)`) and are written in blocks, so
-a month of a million records never sits in memory. A cell a spreadsheet would run as a formula
-(starting with = + - @, a tab or a carriage return) gets a leading apostrophe.
+On PostgreSQL the rows come from `COPY (SELECT ...) TO STDOUT (FORMAT csv)`: the server writes
+the CSV and we pass it on in blocks (about ten times faster than building rows in Python). On
+other databases rows come from a server-side cursor (`.iterator(chunk_size=...)`) through
+Python's csv writer. Either way a month of a million records never sits in memory, and both
+give the same bytes. A cell a spreadsheet would run as a formula (starting with = + - @, a tab
+or a carriage return) gets a leading apostrophe; numbers are written as numbers.
+
+Under ASGI the body must be an async iterator (Django would otherwise collect a sync one into
+a list first): `aiterate` hands each block over from the one sync thread that holds the cursor.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date
+
+from asgiref.sync import sync_to_async
+from django.db import connection
 
 from billing import selectors
 
@@ -107,11 +116,16 @@ def rows(*, month: date, number=None) -> Iterator[list[str]]:
         yield row
 
 
-def stream(*, month: date, number=None) -> Iterator[str]:
-    """The CSV text in blocks of rows (header first)."""
+def _header() -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    csv.writer(buffer, lineterminator="\n").writerow(COLUMNS)
+    return buffer.getvalue()
+
+
+def _stream_python(*, month: date, number=None) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    buffer.write(_header())
     pending = 0
     for row in rows(month=month, number=number):
         writer.writerow(row)
@@ -122,3 +136,79 @@ def stream(*, month: date, number=None) -> Iterator[str]:
             buffer.truncate()
             pending = 0
     yield buffer.getvalue()
+
+
+def _safe_sql(column: str) -> str:
+    # NULLIF: COPY quotes an empty string ("") to tell it from NULL; Python's writer does not.
+    starts_like_formula = f"left({column}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r')"
+    guarded = f"CASE WHEN {starts_like_formula} THEN '''' || {column} ELSE {column} END"
+    return f"NULLIF({guarded}, '')"
+
+
+_COPY_COLUMNS = [
+    "r.id",
+    "r.kind",
+    "r.adjusts_id",
+    "r.message_id",
+    """to_char(r.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')""",
+    "n.phone_number_id",
+    _safe_sql("n.display_phone_number"),
+    _safe_sql("r.sender_name"),
+    _safe_sql("r.template_name"),
+    _safe_sql("r.template_language"),
+    "r.campaign_id",
+    "r.category",
+    _safe_sql("r.country"),
+    _safe_sql("r.market"),
+    "r.state",
+    "r.currency",
+    "r.unit_price",
+    "r.amount",
+    "r.rate_card_id",
+    _safe_sql("r.free_reason"),
+    _safe_sql("(r.meta_pricing ->> 'type')"),
+    _safe_sql("(r.meta_pricing ->> 'category')"),
+    "CASE WHEN r.flagged THEN 'True' ELSE 'False' END",
+]
+BLOCK_BYTES = 256 * 1024
+
+
+def _stream_copy(*, month: date, number=None) -> Iterator[str]:
+    start, end = selectors.month_bounds(month)
+    where = "r.sent_at >= %s AND r.sent_at < %s"
+    params: list = [start, end]
+    if number is not None:
+        where += " AND r.number_id = %s"
+        params.append(number.pk)
+    sql = (
+        f"COPY (SELECT {', '.join(_COPY_COLUMNS)} FROM billing_billingrecord r"
+        f" JOIN conversations_businessnumber n ON n.id = r.number_id WHERE {where}"
+        " ORDER BY r.sent_at, r.id) TO STDOUT (FORMAT csv)"
+    )
+    yield _header()
+    block = bytearray()
+    with connection.cursor() as cursor, cursor.cursor.copy(sql, params) as copy:
+        for data in copy:
+            block += data
+            if len(block) >= BLOCK_BYTES:
+                yield block.decode()
+                block.clear()
+    if block:
+        yield block.decode()
+
+
+def stream(*, month: date, number=None) -> Iterator[str]:
+    """The CSV text in blocks (header first)."""
+    if connection.vendor == "postgresql":
+        return _stream_copy(month=month, number=number)
+    return _stream_python(month=month, number=number)
+
+
+_DONE = object()
+
+
+async def aiterate(blocks: Iterator[str]) -> AsyncIterator[str]:
+    """Serve a sync block iterator to ASGI block by block (thread-sensitive: one thread keeps the cursor)."""
+    pull = sync_to_async(lambda: next(blocks, _DONE), thread_sensitive=True)
+    while (block := await pull()) is not _DONE:
+        yield block

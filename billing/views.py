@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -163,7 +164,10 @@ def records(request: HttpRequest) -> HttpResponse:
 @capability_required("view_billing")
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     month, number = _month_and_number(request)
-    response = StreamingHttpResponse(export.stream(month=month, number=number), content_type="text/csv; charset=utf-8")
+    blocks = export.stream(month=month, number=number)
+    # Under ASGI an async body, else Django would gather the whole sync one in memory first.
+    body = export.aiterate(blocks) if isinstance(request, ASGIRequest) else blocks
+    response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
     suffix = f"-{number.phone_number_id}" if number else ""
     response["Content-Disposition"] = f'attachment; filename="billing-{month:%Y-%m}{suffix}.csv"'
     return response

@@ -213,3 +213,23 @@ def test_a_service_message_in_tier_era_shows_up_at_zero(client, finance, number)
     client.login(username=finance.username, password=PASSWORD)
     body = client.get("/api/v1/billing/summary?month=2026-10").json()
     assert body["totals"][0]["by_category"]["service"] == {"count": 1, "total": "0.000000"}
+
+
+def test_the_copy_and_the_python_paths_write_the_same_csv(august):
+    from billing.export import _stream_copy, _stream_python
+
+    month = parse_month("2026-08")
+    copied = "".join(_stream_copy(month=month))
+    assert copied == "".join(_stream_python(month=month))
+    assert copied.count("\n") == 6
+    assert ",'=HYPERLINK(" in copied or ",\"'=HYPERLINK(" in copied
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_under_asgi_the_export_streams_an_async_body(async_client, finance, august):
+    await async_client.aforce_login(finance)
+    response = await async_client.get("/billing/export.csv?month=2026-08")
+    assert response.status_code == 200
+    assert response.is_async
+    body = b"".join([chunk async for chunk in response.streaming_content])
+    assert body.count(b"\n") == 6
