@@ -4,7 +4,7 @@ Pure functions over Meta's own template JSON (name, language, category, paramete
 components). Each rule is one function returning problems `{"field": ..., "message": ...}`
 whose message names the field; `validate_template` runs them all. `template_warnings` lists
 what Meta accepts but customers may not see well. The rules and limits are those of Meta's
-template pages as of November 2026 (see the README's template section).
+template pages as of November 2026.
 """
 
 from __future__ import annotations

@@ -196,7 +196,110 @@ def _graph_for(sim):
         def post(self, path, **kwargs):
             return session.post(f"{sim.url}/v26.0/{path}", timeout=5, **kwargs)
 
+        def get(self, path, **kwargs):
+            return session.get(f"{sim.url}/v26.0/{path}", timeout=5, **kwargs)
+
         def send(self, payload):
             return self.post(f"{PNID}/messages", json={"messaging_product": "whatsapp", **payload})
 
     return Graph()
+
+
+# --- Meta's verdicts on request (the /_sim/templates controls) ---------------------------------
+
+
+def control(sim, action, **body):
+    import requests
+
+    return requests.post(f"{sim.url}/_sim/templates/{action}", json=body, timeout=5)
+
+
+def last_change(receiver, field, count):
+    return wait_for(lambda: receiver.changes(field)[count - 1 :] and receiver.changes(field)[-1], what=field)
+
+
+def test_without_auto_review_a_template_waits_for_a_control(make_sim, receiver):
+    sim = make_sim(auto_review_templates=False)
+    graph = _graph_for(sim)
+    created = graph.post(
+        f"{WABA}/message_templates", json=template("order_update", "Hallo {{1}}, Bestellung {{2}}.")
+    ).json()
+    assert sim.scheduler._heap == []  # no review scheduled: it waits for a control
+    assert sim.find_template(template_id=created["id"])["status"] == "PENDING"
+
+    response = control(sim, "approve", name="order_update")
+    assert response.status_code == 200 and response.json()["template"]["status"] == "APPROVED"
+    update = last_change(receiver, "message_template_status_update", 1)
+    assert (update["event"], update["message_template_id"]) == ("APPROVED", int(created["id"]))
+
+
+def test_reject_pause_unpause_disable_post_metas_webhooks(make_sim, receiver):
+    sim = make_sim(auto_review_templates=False)
+    graph = _graph_for(sim)
+    graph.post(f"{WABA}/message_templates", json=template("shipping", "Hallo {{1}}, Bestellung {{2}} ist da."))
+
+    control(sim, "reject", name="shipping", reason="INVALID_FORMAT", detail="Adjacent.", recommendation="Add text.")
+    rejected = last_change(receiver, "message_template_status_update", 1)
+    assert rejected["reason"] == "INVALID_FORMAT"
+    assert rejected["rejection_info"] == {"reason": "Adjacent.", "recommendation": "Add text."}
+
+    control(sim, "approve", name="shipping", language="de", waba_id=WABA)
+    control(sim, "pause", name="shipping")
+    paused = last_change(receiver, "message_template_status_update", 3)
+    assert paused["event"] == "PAUSED" and paused["other_info"]["title"] == "FIRST_PAUSE"
+    refused = send_template(graph, "shipping", ["Anna", "#1"])
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == 132015
+
+    control(sim, "unpause", name="shipping")
+    unpaused = last_change(receiver, "message_template_status_update", 4)
+    assert (unpaused["event"], unpaused["other_info"]["title"]) == ("APPROVED", "UNPAUSE")
+    assert send_template(graph, "shipping", ["Anna", "#1"]).status_code == 200
+
+    control(sim, "disable", name="shipping")
+    disabled = last_change(receiver, "message_template_status_update", 5)
+    assert disabled["event"] == "DISABLED" and "disable_date" in disabled["disable_info"]
+    assert send_template(graph, "shipping", ["Anna", "#1"]).json()["error"]["code"] == 132016
+
+    control(sim, "status", name="shipping", event="IN_APPEAL")
+    assert last_change(receiver, "message_template_status_update", 6)["event"] == "IN_APPEAL"
+    assert control(sim, "status", name="shipping", event="SOMETHING").status_code == 400
+    assert control(sim, "approve", name="nope").status_code == 404
+
+
+def test_recategorise_with_notice_and_quality_change(make_sim, receiver):
+    sim = make_sim(auto_review_templates=False)
+    graph = _graph_for(sim)
+    graph.post(f"{WABA}/message_templates", json=template("shipping", "Hallo {{1}}, Bestellung {{2}} ist da."))
+
+    control(sim, "recategorise", name="shipping", category="MARKETING", notice=True)
+    notice = last_change(receiver, "template_category_update", 1)
+    assert (notice["new_category"], notice["correct_category"]) == ("UTILITY", "MARKETING")
+    assert isinstance(notice["category_update_timestamp"], int)
+    control(sim, "recategorise", name="shipping", category="MARKETING")
+    done = last_change(receiver, "template_category_update", 2)
+    assert (done["previous_category"], done["new_category"]) == ("UTILITY", "MARKETING")
+    assert "correct_category" not in done
+
+    control(sim, "quality", name="shipping", score="YELLOW")
+    quality = last_change(receiver, "message_template_quality_update", 1)
+    assert (quality["previous_quality_score"], quality["new_quality_score"]) == ("UNKNOWN", "YELLOW")
+    listed = graph.get(f"{WABA}/message_templates").json()["data"][0]
+    assert (listed["category"], listed["quality_score"]) == ("MARKETING", {"score": "YELLOW"})
+
+
+def test_templates_made_in_metas_manager_and_edits(make_sim, receiver):
+    sim = make_sim()
+    graph = _graph_for(sim)
+    body = {"waba_id": WABA, "name": "welcome", "language": "en_US", "category": "UTILITY"}
+    made = control(sim, "add", components=[{"type": "BODY", "text": "Welcome!"}], **body).json()["template"]
+    assert made["status"] == "APPROVED"
+    import requests
+
+    assert [t["name"] for t in requests.get(f"{sim.url}/_sim/templates", timeout=5).json()["templates"]] == ["welcome"]
+    assert receiver.changes("message_template_status_update") == []  # made at Meta: no webhook
+
+    edited = graph.post(made["id"], json={"components": [{"type": "BODY", "text": "Welcome, {{1}}"}]})
+    assert edited.json() == {"success": True, "id": made["id"], "status": "PENDING"}
+    update = last_change(receiver, "message_template_status_update", 1)
+    assert update["event"] == "REJECTED"  # the automatic review: the body ends with a variable
+    assert graph.post("123", json={}).json()["error"]["code"] == 100
