@@ -169,7 +169,7 @@ def template_out(template: Template) -> dict:
         "quality": template.quality,
         "imported": template.imported,
         "usable": bool(
-            template.meta_status == "APPROVED"
+            selectors.meta_allows_sending(template)
             and template.sending_version_id
             and template.sending_version.state == TemplateVersion.State.APPROVED
         ),

@@ -79,6 +79,9 @@ class Template(models.Model):
     sending_version = models.ForeignKey(
         "TemplateVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # An edit of an approved template is in review at Meta (status PENDING): the approved
+    # sending_version keeps sending meanwhile.
+    sending_while_pending = models.BooleanField(default=False)
     # The newest version (what the editor and the review queue work on); kept by the services.
     current_version = models.ForeignKey(
         "TemplateVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

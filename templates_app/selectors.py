@@ -30,7 +30,8 @@ class PreparedTemplate:
 
 def _sendable(qs: QuerySet[Template]) -> QuerySet[Template]:
     """Approved by a second admin and by Meta, and not paused, disabled or otherwise held."""
-    return qs.filter(meta_status=MetaStatus.APPROVED, sending_version__state=State.APPROVED)
+    meta_allows = Q(meta_status=MetaStatus.APPROVED) | Q(meta_status=MetaStatus.PENDING, sending_while_pending=True)
+    return qs.filter(meta_allows, sending_version__state=State.APPROVED)
 
 
 def template_prepare_send(*, waba_id: str, name: str, language: str, parameters: dict | None) -> PreparedTemplate:
@@ -49,7 +50,7 @@ def template_prepare_send(*, waba_id: str, name: str, language: str, parameters:
             _("The template %(name)s (%(language)s) is not approved yet by a second admin and by Meta.")
             % {"name": name, "language": language}
         )
-    if template.meta_status != MetaStatus.APPROVED:
+    if not meta_allows_sending(template):
         raise TemplateNotApproved(
             _("The template %(name)s (%(language)s) cannot be sent: its status at Meta is %(status)s.")
             % {"name": name, "language": language, "status": template.get_meta_status_display()}
@@ -71,6 +72,13 @@ def template_prepare_send(*, waba_id: str, name: str, language: str, parameters:
         send_components=rendered.send_components,
         text=rendered.text,
         parameters=rendered.parameters,
+    )
+
+
+def meta_allows_sending(template: Template) -> bool:
+    """Meta's status lets us send the sending version: approved, or an edit of it in review."""
+    return template.meta_status == MetaStatus.APPROVED or (
+        template.meta_status == MetaStatus.PENDING and template.sending_while_pending
     )
 
 
@@ -118,11 +126,7 @@ def template_status(template: Template) -> str:
     version = template.current_version
     if version is not None and version.state != State.APPROVED:
         # An edit of a template Meta approved: it still sends, say so.
-        if (
-            template.sending_version_id
-            and template.meta_status == MetaStatus.APPROVED
-            and version.state != State.REJECTED
-        ):
+        if template.sending_version_id and template.meta_status == MetaStatus.APPROVED:
             return "approved"
         return {State.DRAFT: "draft", State.IN_REVIEW: "in_review", State.REJECTED: "rejected_internally"}[
             version.state

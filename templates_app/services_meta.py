@@ -102,10 +102,14 @@ def _touch(template: Template, field: str, event_time: datetime | None) -> None:
 def _sending_candidate(template: Template) -> TemplateVersion | None:
     """The newest version a second admin approved and Meta received: what Meta's APPROVED is about."""
     return (
-        template.versions.filter(state=TemplateVersion.State.APPROVED, meta_submitted_at__isnull=False)
+        template.versions.filter(state=TemplateVersion.State.APPROVED, meta_submitted_at__isnull=False, meta_error="")
         .order_by("-number")
         .first()
     )
+
+
+def _latest_submitted(template: Template) -> TemplateVersion | None:
+    return template.versions.filter(meta_submitted_at__isnull=False).order_by("-number").first()
 
 
 def _set_status(template: Template, status: str, *, stage: int, at: datetime) -> list[str]:
@@ -113,6 +117,9 @@ def _set_status(template: Template, status: str, *, stage: int, at: datetime) ->
     template.meta_status_stage = stage
     template.meta_status_at = at
     fields = ["meta_status", "meta_status_stage", "meta_status_at"]
+    if status != MetaStatus.PENDING and template.sending_while_pending:
+        template.sending_while_pending = False
+        fields.append("sending_while_pending")
     if status == MetaStatus.APPROVED:
         candidate = _sending_candidate(template)
         if candidate is not None and template.sending_version_id != candidate.pk:
@@ -147,8 +154,11 @@ def template_meta_submitted(*, version_id: int, answer: dict, now: datetime) -> 
         event_add(template, Kind.CATEGORY, at=now, version=version, from_value=template.category, to_value=category)
         template.category = category
     template.meta_reason = template.meta_reason_detail = template.meta_recommendation = ""
+    # An edit of an approved template: the approved version keeps sending while Meta reviews it.
+    editing_approved = bool(template.sending_version_id) and was == MetaStatus.APPROVED
     # Our own submission starts a new lifecycle: the stage goes back to PENDING on purpose.
     _set_status(template, status, stage=stage_of(status), at=now)
+    template.sending_while_pending = editing_approved and status == MetaStatus.PENDING
     template.save()
     event_add(
         template,
@@ -220,6 +230,11 @@ def template_status_apply(
     template.meta_reason = reason or ""
     template.meta_reason_detail = detail_text
     template.meta_recommendation = recommendation
+    if status == MetaStatus.REJECTED:
+        # Meta's verdict is on the version it reviewed last: never a sending candidate again.
+        reviewed = _latest_submitted(template)
+        if reviewed is not None:
+            TemplateVersion.objects.filter(pk=reviewed.pk).update(meta_error=detail_text or reason or status)
     category = (change.category or "").upper()
     if category in Category.values and category != template.category:
         event_add(

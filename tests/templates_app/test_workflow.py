@@ -145,6 +145,49 @@ def test_approval_submits_to_meta_and_metas_verdict_makes_it_sendable(
     with django_capture_on_commit_callbacks(execute=True):
         services.template_approve(version=version2, reviewer=reviewer, now=timezone.now())
     assert meta.find_template(name="order_update")["components"][1]["text"].endswith("kommt heute.")
+    template.refresh_from_db()
+    assert template.meta_status == "PENDING" and template.sending_while_pending
+    # While Meta reviews the edit, version 1 keeps sending.
+    params = {"header": {"order_id": "7"}, "body": {"first_name": "J"}, "buttons": [{"index": 1, "parameters": ["7"]}]}
+    during = selectors.template_prepare_send(waba_id=WABA, name="order_update", language="de", parameters=params)
+    assert during.version_id == template.sending_version_id and "unterwegs" in during.text
+    before = len(receiver.requests)
+    meta.template_approve(name="order_update")
+    wait_for(lambda: len(receiver.requests) > before, what="the approval of the edit")
+    apply_posted(receiver, start=before)
+    after = selectors.template_prepare_send(waba_id=WABA, name="order_update", language="de", parameters=params)
+    assert after.version_id == version2.pk and "kommt heute" in after.text
+
+
+def test_an_edit_meta_rejects_never_sends(admin_user, reviewer, meta, receiver, django_capture_on_commit_callbacks):
+    template = created(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.template_approve(version=template.current_version, reviewer=reviewer, now=timezone.now())
+    meta.template_approve(name="shipping_notice")
+    wait_for(lambda: receiver.requests, what="approval")
+    seen = apply_posted(receiver)
+    edited = tpl(SHIPPING)
+    edited["components"][0]["text"] = "Hello {{1}}, order {{2}} ships today."
+    version2 = services.template_update(template=template, by=admin_user, data=edited, now=timezone.now())
+    services.template_submit_for_review(template=template, by=admin_user, now=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.template_approve(version=version2, reviewer=reviewer, now=timezone.now())
+    meta.template_reject(name="shipping_notice", detail="Promotional.", recommendation="Remove the offer.")
+    wait_for(lambda: len(receiver.requests) > seen, what="rejection")
+    apply_posted(receiver, start=seen)
+    template.refresh_from_db()
+    assert template.meta_status == "REJECTED" and not template.sending_while_pending
+    with pytest.raises(TemplateNotApproved):
+        selectors.template_prepare_send(
+            waba_id=WABA, name="shipping_notice", language="en_US", parameters={"body": ["a", "b"]}
+        )
+    # Meta keeps the approved version (as sync then reads): version 1 sends again, never the rejected edit.
+    meta.find_template(name="shipping_notice")["status"] = "APPROVED"
+    services.templates_sync(waba_id=WABA, now=timezone.now())
+    prepared = selectors.template_prepare_send(
+        waba_id=WABA, name="shipping_notice", language="en_US", parameters={"body": ["a", "b"]}
+    )
+    assert TemplateVersion.objects.get(pk=prepared.version_id).number == 1 and "is on its way" in prepared.text
 
 
 def test_a_refusal_by_meta_is_recorded_with_metas_message(
