@@ -32,10 +32,23 @@ PAGE_SIZE = 50
 LANGUAGE_SUGGESTIONS = ["de", "de_DE", "en", "en_US", "en_GB", "fr", "es", "it", "nl", "pl", "pt_BR", "tr"]
 
 
-def _default_waba() -> str:
+def _wabas() -> list[str]:
     from conversations.models import BusinessNumber
 
-    return BusinessNumber.objects.order_by("pk").values_list("waba_id", flat=True).first() or ""
+    return sorted(set(BusinessNumber.objects.values_list("waba_id", flat=True)))
+
+
+def _waba_for(request: HttpRequest) -> tuple[str, list[dict]]:
+    """The business account a new template is for: the one there is, or the one chosen."""
+    wabas = _wabas()
+    chosen = request.POST.get("waba_id", "")
+    if chosen in wabas:
+        return chosen, []
+    if len(wabas) == 1:
+        return wabas[0], []
+    if not wabas:
+        return "", [{"field": "form", "message": _("Add a business number first: templates belong to its account.")}]
+    return "", [{"field": "form", "message": _("Business account: choose which account the template is for.")}]
 
 
 # --- list ----------------------------------------------------------------------------------------
@@ -101,6 +114,7 @@ def _editor_context(editor: Editor, *, template=None, problems=None, warnings=No
         "button_types": BUTTON_TYPES,
         "language_suggestions": LANGUAGE_SUGGESTIONS,
         "format_fixed": bool(template and template.meta_template_id),
+        "wabas": [] if template else _wabas(),
     }
 
 
@@ -115,10 +129,15 @@ def create(request: HttpRequest) -> HttpResponse:
     if editor.act(action):
         return render(request, "templates_app/editor.html", _editor_context(editor))
     data = editor.to_meta()
+    waba_id, waba_problems = _waba_for(request)
+    if waba_problems:
+        context = _editor_context(editor, problems=waba_problems + validate_template(data))
+        context["chosen_waba"] = request.POST.get("waba_id", "")
+        return render(request, "templates_app/editor.html", context, status=422)
     try:
         template = services.template_create(
             author=request.user,
-            waba_id=request.POST.get("waba_id") or _default_waba(),
+            waba_id=waba_id,
             data=data,
             now=timezone.now(),
             submit=action == "submit",

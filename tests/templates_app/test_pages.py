@@ -107,7 +107,7 @@ def test_the_editor_keeps_what_was_typed_and_shows_each_problem_by_its_field(cli
     assert not Template.objects.exists()
 
 
-def test_the_editor_creates_and_sends_for_review(client, admin_user):
+def test_the_editor_creates_and_sends_for_review(client, admin_user, number):
     client.force_login(admin_user)
     response = client.post("/templates/new", form(action="submit"))
     template = Template.objects.get(name="order_ready")
@@ -238,3 +238,21 @@ def test_the_template_page_shows_metas_verdict_and_history_in_the_viewers_zone(c
     berlin = datetime(2026, 11, 30, 12, 0, tzinfo=UTC).astimezone(zoneinfo.ZoneInfo("Europe/Berlin"))
     assert f"{berlin.hour}:00" in html or "1 p.m." in html
     assert "by ada" in html
+
+
+def test_the_editor_asks_for_the_business_account_when_there_are_several(client, admin_user, number):
+    from conversations.services_numbers import business_number_add
+
+    business_number_add(phone_number_id="777", display_phone_number="+1 555 0100", waba_id="333", name="US")
+    client.force_login(admin_user)
+    assert 'name="waba_id"' in client.get("/templates/new").content.decode()
+    refused = client.post("/templates/new", form(action="save"))
+    assert refused.status_code == 422 and "choose which account" in refused.content.decode()
+    assert client.post("/templates/new", form(action="save", waba_id="333")).status_code == 302
+    assert Template.objects.get().waba_id == "333"
+
+
+def test_without_a_number_the_editor_says_to_add_one(client, admin_user):
+    client.force_login(admin_user)
+    response = client.post("/templates/new", form(action="save"))
+    assert response.status_code == 422 and "Add a business number first" in response.content.decode()
