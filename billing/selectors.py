@@ -24,6 +24,7 @@ from billing import pricing, rules
 from billing.models import BillingRecord, BillingRollup, MonthlyUsage, PricingRule
 
 ZERO = Decimal("0")
+MICRO = Decimal("0.000001")
 COUNTED = (BillingRecord.State.ESTIMATED, BillingRecord.State.BILLABLE)
 STATES = [s.value for s in BillingRecord.State]
 # Breakdown name -> column of billing_billingrecord.
@@ -232,6 +233,11 @@ def _grouped(month: date, number) -> list[tuple]:
     return _grouped_portable(month, number)
 
 
+def _money(value) -> Decimal:
+    """Six places, as stored (SQLite's sums come back with float noise)."""
+    return Decimal(str(value or 0)).quantize(MICRO)
+
+
 def summary(*, month: date, number=None) -> MonthSummary:
     """The month's figures per currency (never mixed): total (estimated + billable), count,
     breakdowns, the day-by-day series, the flagged records and the previous month's totals."""
@@ -240,14 +246,14 @@ def summary(*, month: date, number=None) -> MonthSummary:
     per_currency: dict[str, CurrencySummary] = {}
     for currency, dimension, key, count, total in _grouped(month, number):
         entry = per_currency.setdefault(currency, CurrencySummary(currency=currency))
-        figure = Figure(count=int(count), total=Decimal(total))
+        figure = Figure(count=int(count), total=_money(total))
         getattr(entry, f"by_{dimension}")[key if key is not None else ""] = figure
         if dimension == "state":
             entry.count += figure.count
             entry.total += figure.total
     for currency, count, total in _previous_totals(previous_month(month), number):
         entry = per_currency.setdefault(currency, CurrencySummary(currency=currency))
-        entry.previous_total = total or ZERO
+        entry.previous_total = _money(total)
         entry.previous_count = count or 0
     for entry in per_currency.values():
         entry.by_day = dict(sorted(entry.by_day.items()))

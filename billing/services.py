@@ -67,16 +67,27 @@ def billing_record_for_message(*, message, now: datetime) -> BillingRecord | Non
     conversation = message.conversation
     number, contact = conversation.number, conversation.contact
     kind = "template" if message.type == "template" else "service"
+    in_window = conversation.window_open(now)
+    template_category, unknown_category = message.template_category or None, False
+    if kind == "template":
+        try:
+            rules.category_for(kind=kind, template_category=template_category)
+        except ValueError:
+            # Never block a send over a missing category: price it as marketing (the dearest)
+            # and flag it; Meta's pricing on the status webhook tells the truth.
+            template_category, unknown_category = Category.MARKETING, True
+    else:
+        rule = rules.rule_for(category=Category.SERVICE, in_window=in_window, at=now)
+        if rule is not None and rule.treatment == PricingRule.Treatment.FREE:
+            return None  # free-form messages are free in this period: no record
     assessment = pricing.assess(
         number=number,
         contact=contact,
         kind=kind,
-        template_category=message.template_category or None,
+        template_category=template_category,
         at=now,
-        in_window=conversation.window_open(now),
+        in_window=in_window,
     )
-    if kind == "service" and assessment.treatment == PricingRule.Treatment.FREE:
-        return None
 
     month = rules.month_of(now)
     usage = _usage_locked(number=number, month=month)
@@ -116,6 +127,10 @@ def billing_record_for_message(*, message, now: datetime) -> BillingRecord | Non
         campaign_id=getattr(message, "campaign_id", None),
         free_reason=free_reason,
         sent_at=now,
+        flagged=unknown_category,
+        flag={"note": _("The template's category was not known at send time; priced as marketing.")}
+        if unknown_category
+        else None,
     )
     rollup_record(record)
     _usage_add(

@@ -171,3 +171,9 @@ def test_one_record_per_message_is_enforced_by_the_database(number):
             currency="USD",
             sent_at=record.sent_at,
         )
+
+
+def test_a_template_without_a_known_category_is_priced_as_marketing_and_flagged(number):
+    _message, record = send(conversation_for(number), now=utc(2026, 8, 3, 10), category="")
+    assert (record.category, record.amount, record.flagged) == ("marketing", Decimal("0.1365"), True)
+    assert "not known" in record.flag["note"]
