@@ -15,9 +15,34 @@ from django.utils.translation import gettext_lazy
 from billing.exceptions import LoadError
 from billing.loaders import market_map_load, rate_card_load
 from billing.models import BillingRecord, Budget, MarketMapping, MonthlyUsage, PricingRule, Rate, RateCard
+from inbox.roles import perm
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+def _can(request, capability: str) -> bool:
+    return request.user.is_active and (request.user.is_superuser or request.user.has_perm(perm(capability)))
+
+
+class BillingAdmin(admin.ModelAdmin):
+    """By role capability, like the rest of the product: whoever sees billing (admins; finance
+    has no /admin/ access) may look; admins (`manage_numbers`) edit what is editable."""
+
+    def has_module_permission(self, request):
+        return _can(request, "view_billing")
+
+    def has_view_permission(self, request, obj=None):
+        return _can(request, "view_billing")
+
+    def has_add_permission(self, request):
+        return _can(request, "manage_numbers")
+
+    def has_change_permission(self, request, obj=None):
+        return _can(request, "manage_numbers")
+
+    def has_delete_permission(self, request, obj=None):
+        return _can(request, "manage_numbers")
+
+
+class ReadOnlyAdmin(BillingAdmin):
     """Priced data never changes in place: a new card, rule or adjusting record supersedes it."""
 
     def has_add_permission(self, request):
@@ -35,6 +60,9 @@ class RateInline(admin.TabularInline):
     extra = 0
     can_delete = False
     readonly_fields = ["market", "category", "unit_price"]
+
+    def has_view_permission(self, request, obj=None):
+        return _can(request, "view_billing")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -74,7 +102,7 @@ class RateCardAdmin(ReadOnlyAdmin):
         ]
 
     def upload_view(self, request):
-        if not (request.user.is_superuser or request.user.has_perm("billing.add_ratecard")):
+        if not _can(request, "manage_numbers"):
             raise PermissionDenied
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
@@ -111,7 +139,7 @@ class MarketMappingAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PricingRule)
-class PricingRuleAdmin(admin.ModelAdmin):
+class PricingRuleAdmin(BillingAdmin):
     """Rules are added for Meta's next change (a later date), never edited."""
 
     list_display = ["effective_from", "category", "window", "treatment", "rate_category", "free_tier", "note"]
@@ -135,7 +163,7 @@ class BillingRecordAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Budget)
-class BudgetAdmin(admin.ModelAdmin):
+class BudgetAdmin(BillingAdmin):
     list_display = ["number", "month", "amount", "currency", "warning_share", "hard_stop"]
     list_filter = ["hard_stop", "currency"]
 
