@@ -28,23 +28,28 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
-    async def inbox_event(self, event: dict) -> None:
-        """A high-level event from conversations.events, sent on as the partials it changed."""
-        # Checked per event, not only at connect: a user deactivated or moved to another role
+    async def inbox_events(self, event: dict) -> None:
+        """High-level events from conversations.events (all of one commit or batch, in order),
+        sent on as the partials they changed."""
+        # Checked per delivery, not only at connect: a user deactivated or moved to another role
         # while their socket is open must stop hearing customers' messages at once.
         viewer = await database_sync_to_async(live.viewer_refreshed)(self.viewer)
         if viewer is None:
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
         self.viewer = viewer
-        payload = event["payload"]
-        if payload.get("type") in (live.MESSAGE_NEW, live.MESSAGE_UPDATED, live.CONVERSATION_UPDATED):
-            html = await database_sync_to_async(live.render_event)(self.viewer, payload)
-            if html:
-                await self.send(text_data=html)
-            return
-        # Other events (none yet) go on as JSON for scripts that listen to the socket.
-        await self.send_json(payload)
+        for payload in event["payloads"]:
+            if payload.get("type") in (live.MESSAGE_NEW, live.MESSAGE_UPDATED, live.CONVERSATION_UPDATED):
+                html = await database_sync_to_async(live.render_event)(self.viewer, payload)
+                if html:
+                    await self.send(text_data=html)
+                continue
+            # Other events (none yet) go on as JSON for scripts that listen to the socket.
+            await self.send_json(payload)
+
+    async def inbox_event(self, event: dict) -> None:
+        """One event (the shape before batching; still accepted from older senders)."""
+        await self.inbox_events({"payloads": [event["payload"]]})
 
     @database_sync_to_async
     def _may_work_inbox(self, user) -> bool:

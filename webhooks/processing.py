@@ -53,15 +53,26 @@ def event_process(*, event_id: int) -> WebhookEvent | None:
     return event
 
 
-def event_apply(event: WebhookEvent) -> None:
-    """Apply an event the caller holds locked inside its transaction, and record the outcome."""
+def event_apply(
+    event: WebhookEvent,
+    *,
+    envelope: schemas.Envelope | None = None,
+    received: dict[str, Any] | None = None,
+    changes: list | None = None,
+) -> None:
+    """Apply an event the caller holds locked inside its transaction, and record the outcome.
+
+    The batch processor passes the envelope it parsed and the messages it already stored
+    set-based (`received`: wamid -> message, None for a duplicate).
+    """
     event.attempts += 1
-    try:
-        envelope = schemas.parse_webhook(bytes(event.body))
-    except schemas.PayloadError as exc:
-        _finish(event, WebhookEvent.State.FAILED, str(exc))
-        return
-    outcome = apply_envelope(envelope)
+    if envelope is None:
+        try:
+            envelope = schemas.parse_webhook(bytes(event.body))
+        except schemas.PayloadError as exc:
+            _finish(event, WebhookEvent.State.FAILED, str(exc))
+            return
+    outcome = apply_envelope(envelope, received=received, changes=changes)
     event.fields = outcome.fields
     event.notes = [{"counts": outcome.counts}, *outcome.notes] if outcome.counts else outcome.notes
     if outcome.failures:
@@ -86,13 +97,16 @@ def _finish(event: WebhookEvent, state: str, reason: str) -> None:
         logger.warning("webhook event %s %s: %s", event.pk, state, event.reason)
 
 
-def apply_envelope(envelope: schemas.Envelope) -> Outcome:
+def apply_envelope(
+    envelope: schemas.Envelope, *, received: dict[str, Any] | None = None, changes: list | None = None
+) -> Outcome:
     outcome = Outcome()
-    for change in schemas.iter_changes(envelope):
+    received = received or {}
+    for change in changes if changes is not None else schemas.iter_changes(envelope):
         if change.field not in outcome.fields:
             outcome.fields.append(change.field)
         if isinstance(change, schemas.MessagesChange):
-            _apply_messages_change(change, outcome)
+            _apply_messages_change(change, outcome, received)
         elif isinstance(change, TEMPLATE_CHANGES):
             _apply_template_change(change, outcome)
         elif isinstance(change, schemas.InvalidChange):
@@ -121,7 +135,7 @@ def _apply_template_change(change: Any, outcome: Outcome) -> None:
         outcome.count("template_updates")
 
 
-def _apply_messages_change(change: schemas.MessagesChange, outcome: Outcome) -> None:
+def _apply_messages_change(change: schemas.MessagesChange, outcome: Outcome, received: dict[str, Any]) -> None:
     for part in change.invalid:
         outcome.flags.append(f"unreadable {part.kind}: {part.reason}")
     number = conversations.number_for_phone_number_id(change.phone_number_id)
@@ -135,6 +149,9 @@ def _apply_messages_change(change: schemas.MessagesChange, outcome: Outcome) -> 
         outcome.notes.append({"kind": "error", "code": error.code, "title": error.title, "details": error.details})
         logger.warning("Cloud API reported error %s for %s: %s", error.code, change.phone_number_id, error.title)
     for message in change.messages:
+        if message.id in received:  # stored by the batch path already
+            outcome.count("messages_new" if received[message.id] is not None else "messages_duplicate")
+            continue
         profile = change.profile_for(message)
         stored = _part(
             outcome,
