@@ -65,6 +65,9 @@ class Template(models.Model):
     # lifecycle stage (services.STAGES). Together they keep a late webhook from moving it back.
     meta_status_at = models.DateTimeField(null=True, blank=True)
     meta_status_stage = models.PositiveSmallIntegerField(default=0)
+    # Counts status changes: the submission task compares it across its Meta call, to tell
+    # whether Meta's webhook arrived before Meta's own answer.
+    meta_status_seq = models.PositiveIntegerField(default=0)
     meta_reason = models.CharField(_("Meta's reason"), max_length=255, blank=True, default="")
     meta_reason_detail = models.TextField(blank=True, default="")
     meta_recommendation = models.TextField(_("Meta's recommendation"), blank=True, default="")

@@ -116,7 +116,8 @@ def _set_status(template: Template, status: str, *, stage: int, at: datetime) ->
     template.meta_status = status
     template.meta_status_stage = stage
     template.meta_status_at = at
-    fields = ["meta_status", "meta_status_stage", "meta_status_at"]
+    template.meta_status_seq += 1
+    fields = ["meta_status", "meta_status_stage", "meta_status_at", "meta_status_seq"]
     if status != MetaStatus.PENDING and template.sending_while_pending:
         template.sending_while_pending = False
         fields.append("sending_while_pending")
@@ -132,8 +133,14 @@ def _set_status(template: Template, status: str, *, stage: int, at: datetime) ->
 
 
 @transaction.atomic
-def template_meta_submitted(*, version_id: int, answer: dict, now: datetime) -> Template | None:
-    """Record Meta's answer to the create (or edit) call: its id, status and category."""
+def template_meta_submitted(
+    *, version_id: int, answer: dict, now: datetime, seen_seq: int | None = None
+) -> Template | None:
+    """Record Meta's answer to the create (or edit) call: its id, status and category.
+
+    `seen_seq` is the template's `meta_status_seq` read before the call: when a webhook changed
+    the status meanwhile, Meta's verdict on this submission beat its own answer, and is kept.
+    """
     version = TemplateVersion.objects.filter(pk=version_id).first()
     if version is None:
         return None
@@ -153,12 +160,26 @@ def template_meta_submitted(*, version_id: int, answer: dict, now: datetime) -> 
     if category in Category.values and category != template.category:
         event_add(template, Kind.CATEGORY, at=now, version=version, from_value=template.category, to_value=category)
         template.category = category
-    template.meta_reason = template.meta_reason_detail = template.meta_recommendation = ""
-    # An edit of an approved template: the approved version keeps sending while Meta reviews it.
-    editing_approved = bool(template.sending_version_id) and was == MetaStatus.APPROVED
-    # Our own submission starts a new lifecycle: the stage goes back to PENDING on purpose.
-    _set_status(template, status, stage=stage_of(status), at=now)
-    template.sending_while_pending = editing_approved and status == MetaStatus.PENDING
+    verdict_came_first = (
+        seen_seq is not None
+        and template.meta_status_seq != seen_seq
+        and template.meta_status not in ("", MetaStatus.PENDING)
+    )
+    if verdict_came_first:
+        # Meta's webhook about this submission beat its own answer here: keep the verdict.
+        if template.meta_status == MetaStatus.APPROVED:
+            _set_status(template, MetaStatus.APPROVED, stage=template.meta_status_stage, at=template.meta_status_at)
+        elif template.meta_status == MetaStatus.REJECTED:
+            version.meta_error = template.meta_reason_detail or template.meta_reason or MetaStatus.REJECTED
+            version.save(update_fields=["meta_error"])
+        status = template.meta_status
+    else:
+        template.meta_reason = template.meta_reason_detail = template.meta_recommendation = ""
+        # An edit of an approved template: the approved version keeps sending while Meta reviews it.
+        editing_approved = bool(template.sending_version_id) and was == MetaStatus.APPROVED
+        # Our own submission starts a new lifecycle: the stage goes back to PENDING on purpose.
+        _set_status(template, status, stage=stage_of(status), at=now)
+        template.sending_while_pending = editing_approved and status == MetaStatus.PENDING
     template.save()
     event_add(
         template,

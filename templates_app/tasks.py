@@ -46,6 +46,7 @@ def template_submit_to_meta(self, version_id: int) -> None:
     version = TemplateVersion.objects.select_related("template").filter(pk=version_id).first()
     if version is None or version.state != TemplateVersion.State.APPROVED or version.meta_submitted_at is not None:
         return
+    seen_seq = version.template.meta_status_seq
     try:
         answer = _submit(get_client(), version.template, version)
     except CloudApiError as exc:
@@ -56,7 +57,7 @@ def template_submit_to_meta(self, version_id: int) -> None:
             message = f"{exc.title}: {exc.details}"
         services.template_meta_refused(version_id=version_id, message=message, code=exc.code, now=timezone.now())
         return
-    services.template_meta_submitted(version_id=version_id, answer=answer, now=timezone.now())
+    services.template_meta_submitted(version_id=version_id, answer=answer, now=timezone.now(), seen_seq=seen_seq)
 
 
 @shared_task

@@ -14,7 +14,7 @@ from tests.simulator.helpers import wait_for
 from .conftest import WABA, apply_posted, change_of, created
 
 pytestmark = pytest.mark.django_db
-T0 = 1_790_000_000
+T0 = 1_900_000_000  # Meta times after the submission (which happens now)
 
 
 def status(event, *, template_id="555", at=None, **extra):
@@ -62,12 +62,12 @@ def submitted(admin_user):
     template = created(admin_user)
     version = template.current_version
     version.state = "approved"
-    version.meta_submitted_at = timezone.now()
     version.save()
-    services.template_meta_submitted(
-        version_id=version.pk, answer={"id": "555", "status": "PENDING"}, now=timezone.now()
-    )
-    return Template.objects.get(pk=template.pk)
+    answer = {"id": "555", "status": "PENDING"}
+    services.template_meta_submitted(version_id=version.pk, answer=answer, now=timezone.now())
+    template = Template.objects.get(pk=template.pk)
+    assert (template.meta_template_id, template.meta_status) == ("555", "PENDING")
+    return template
 
 
 def apply(change, at=None):
@@ -279,3 +279,47 @@ def test_the_simulators_webhooks_drive_every_path(
     assert (changed.category, changed.correct_category) == ("MARKETING", "")
     disabled = step("template_disable", "message_template_status_update")
     assert disabled.meta_status == "DISABLED" and disabled.waba_id == WABA
+
+
+def _approved_internally(admin_user):
+    """A version a second admin approved; returns what the task reads before calling Meta."""
+    template = created(admin_user)
+    version = template.current_version
+    version.state = "approved"
+    version.reviewed_at = timezone.now()
+    version.save()
+    return template, version, fresh(template).meta_status_seq
+
+
+def test_metas_webhook_may_beat_its_own_answer_to_the_submission(admin_user):
+    template, version, seen = _approved_internally(admin_user)
+    apply(status("APPROVED"))  # found by name and language: we do not know Meta's id yet
+    answer = {"id": "555", "status": "PENDING"}
+    services.template_meta_submitted(version_id=version.pk, answer=answer, now=timezone.now(), seen_seq=seen)
+    template = fresh(template)
+    assert (template.meta_status, template.meta_template_id) == ("APPROVED", "555")
+    assert template.sending_version_id == version.pk
+
+
+def test_a_rejection_that_beats_the_answer_is_kept(admin_user):
+    template, version, seen = _approved_internally(admin_user)
+    apply(
+        status(
+            "REJECTED", reason="INVALID_FORMAT", rejection_info={"reason": "Adjacent.", "recommendation": "Add text."}
+        )
+    )
+    answer = {"id": "555", "status": "PENDING"}
+    services.template_meta_submitted(version_id=version.pk, answer=answer, now=timezone.now(), seen_seq=seen)
+    template = fresh(template)
+    assert (template.meta_status, template.meta_reason_detail, template.sending_version) == (
+        "REJECTED",
+        "Adjacent.",
+        None,
+    )
+
+
+def test_without_a_webhook_in_between_the_answer_sets_pending(admin_user):
+    template, version, seen = _approved_internally(admin_user)
+    answer = {"id": "555", "status": "PENDING"}
+    services.template_meta_submitted(version_id=version.pk, answer=answer, now=timezone.now(), seen_seq=seen)
+    assert fresh(template).meta_status == "PENDING"
