@@ -183,6 +183,13 @@ def _http_error(request, exc: HttpError):
     return error_response(request, exc.status_code, code, str(exc))
 
 
+@api.exception_handler(Exception)
+def _server_error(request, exc: Exception):
+    # A bug, not the caller's fault: logged with its traceback, answered in the error shape.
+    logger.error("API %s %s failed", request.method, request.path, exc_info=exc)
+    return error_response(request, 500, "server_error", _("Something went wrong on our side; it has been logged."))
+
+
 from inbox.api import router as me_router  # noqa: E402
 
 api.add_router("", me_router)
@@ -198,3 +205,7 @@ api.add_router("", templates_router)
 from billing.api import router as billing_router  # noqa: E402
 
 api.add_router("", billing_router)
+
+from notifications.api import router as notifications_router  # noqa: E402
+
+api.add_router("", notifications_router)

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "conversations",
     "templates_app",
     "billing",
+    "notifications",
     "webhooks",
     "inbox",
 ]
@@ -120,6 +121,11 @@ CELERY_BEAT_SCHEDULE["webhooks-purge"] = {"task": "webhooks.tasks.webhook_events
 CELERY_BEAT_SCHEDULE["conversations-deliver-queued"] = {
     "task": "conversations.tasks.messages_deliver_queued",
     "schedule": 30.0,
+}
+# Idempotency-Keys of the notifications API are kept 48 hours (24 promised).
+CELERY_BEAT_SCHEDULE["notifications-purge-idempotency"] = {
+    "task": "notifications.tasks.idempotency_records_purge",
+    "schedule": 3600.0,
 }
 # Outbound messages whose delivery worker died mid-send are failed, never resent.
 CELERY_BEAT_SCHEDULE["conversations-stuck-sending"] = {

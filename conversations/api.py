@@ -249,7 +249,8 @@ def _limit(value: int) -> int:
     return max(1, min(value, MAX_PAGE))
 
 
-def _service_error(exc: ConversationError) -> ApiError:
+def service_error(exc: ConversationError) -> ApiError:
+    """A conversations refusal as the API's error (also used by the notifications API)."""
     if isinstance(exc, WindowClosed):
         return ApiError(
             409,
@@ -353,7 +354,7 @@ def message_create(request, conversation_id: int, body: SendIn):
                 client_id=body.client_id,
             )
         except ConversationError as exc:
-            raise _service_error(exc) from exc
+            raise service_error(exc) from exc
         return Status(202, message_out(message))
     if not (body.text or "").strip():
         raise ApiError(422, "validation_error", _("Send a text or a template."), fields={"text": "required"})
@@ -367,7 +368,7 @@ def message_create(request, conversation_id: int, body: SendIn):
             conversation=conversation, sender=user, text=body.text, reply_to=reply_to, client_id=body.client_id
         )
     except ConversationError as exc:
-        raise _service_error(exc) from exc
+        raise service_error(exc) from exc
     return Status(202, message_out(message))
 
 
@@ -380,7 +381,7 @@ def note_create(request, conversation_id: int, body: NoteIn):
     try:
         note = services.note_add(conversation=conversation, author=user, text=body.text)
     except ConversationError as exc:
-        raise _service_error(exc) from exc
+        raise service_error(exc) from exc
     return Status(201, message_out(note))
 
 
@@ -426,7 +427,7 @@ def conversation_status(request, conversation_id: int, body: StatusIn):
             conversation=conversation, status=body.status, by=user, snooze_until=body.snooze_until
         )
     except ConversationError as exc:
-        raise _service_error(exc) from exc
+        raise service_error(exc) from exc
     return conversation_out(selectors.conversation_for_user(user, conversation_id), now=timezone.now())
 
 
@@ -449,7 +450,7 @@ def label_add(request, conversation_id: int, body: LabelIn):
     try:
         services.conversation_label_add(conversation=conversation, name=body.name, by=user)
     except ConversationError as exc:
-        raise _service_error(exc) from exc
+        raise service_error(exc) from exc
     return list(conversation.labels.order_by("name").values_list("name", flat=True))
 
 
@@ -465,7 +466,7 @@ def label_remove(request, conversation_id: int, name: str):
     try:
         services.conversation_label_remove(conversation=conversation, name=name, by=user)
     except ConversationError as exc:
-        raise _service_error(exc) from exc
+        raise service_error(exc) from exc
     return list(conversation.labels.order_by("name").values_list("name", flat=True))
 
 

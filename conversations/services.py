@@ -247,6 +247,12 @@ def _conversation_locked(*, number: BusinessNumber, contact: Contact) -> Convers
     return Conversation.objects.select_for_update(no_key=True).get(number=number, contact=contact)
 
 
+def conversation_get_or_create(*, number: BusinessNumber, contact: Contact) -> Conversation:
+    """The thread of this number and customer, created if new (for business-initiated sends),
+    locked for the caller's transaction."""
+    return _conversation_locked(number=number, contact=contact)
+
+
 @transaction.atomic
 def inbound_message_receive(*, number: BusinessNumber, message: Any, profile: Any | None) -> Message | None:
     """Store a customer's message in its thread; None when this wamid was already stored.
