@@ -10,6 +10,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from billing import export, selectors
@@ -86,6 +87,8 @@ def index(request: HttpRequest) -> HttpResponse:
                     label = result.number_labels.get(int(key), key) if key else key
                 elif name == "category" and key in Category.values:
                     label = Category(key).label
+                elif name == "sender" and not key:
+                    label = _("system (no user)")
                 link = {name: key} if name != "number" else {"number": phone_ids.get(key, "")}
                 rows.append(
                     {
