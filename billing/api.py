@@ -54,7 +54,8 @@ def _figures(figures: dict) -> dict:
 
 
 def summary_out(result: selectors.MonthSummary) -> dict:
-    labels = {str(pk): label for pk, label in result.number_labels.items()}
+    # Numbers are keyed by Meta's phone_number_id (stable, unlike a display name).
+    phone_ids = {str(pk): pid for pk, pid in result.number_phone_ids.items()}
     return {
         "month": result.month.strftime("%Y-%m"),
         "totals": [
@@ -66,7 +67,7 @@ def summary_out(result: selectors.MonthSummary) -> dict:
                 "by_category": _figures(entry.by_category),
                 "by_market": _figures(entry.by_market),
                 "by_template": _figures(entry.by_template),
-                "by_number": {labels.get(k, k): f.as_dict() for k, f in entry.by_number.items()},
+                "by_number": {phone_ids.get(k, k): f.as_dict() for k, f in entry.by_number.items()},
                 "by_sender": _figures(entry.by_sender),
                 "by_day": _figures(entry.by_day),
                 "previous_month": {"total": str(entry.previous_total), "count": entry.previous_count},

@@ -148,6 +148,7 @@ class MonthSummary:
     totals: list[CurrencySummary]
     flagged: list[BillingRecord]
     number_labels: dict[int, str]
+    number_phone_ids: dict[int, str] = field(default_factory=dict)
 
 
 def _month_filter(month: date, number=None) -> Q:
@@ -266,12 +267,13 @@ def summary(*, month: date, number=None) -> MonthSummary:
         .order_by("-sent_at", "-id")[:50]
     )
     number_ids = {int(k) for e in per_currency.values() for k in e.by_number if k}
-    labels = {n.pk: str(n) for n in BusinessNumber.objects.filter(pk__in=number_ids)} if number_ids else {}
+    numbers = list(BusinessNumber.objects.filter(pk__in=number_ids)) if number_ids else []
     return MonthSummary(
         month=month,
         totals=sorted(per_currency.values(), key=lambda e: e.currency),
         flagged=flagged,
-        number_labels=labels,
+        number_labels={n.pk: str(n) for n in numbers},
+        number_phone_ids={n.pk: n.phone_number_id for n in numbers},
     )
 
 

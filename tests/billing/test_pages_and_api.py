@@ -121,6 +121,7 @@ def test_the_api_gives_the_summary_records_and_a_quote(client, admin_user, augus
     (usd,) = body["totals"]
     assert (usd["currency"], usd["total"], usd["count"]) == ("USD", "0.295000", 5)
     assert usd["by_category"]["marketing"] == {"count": 2, "total": "0.273000"}
+    assert usd["by_number"][number.phone_number_id]["count"] == 3
     one_number = client.get(f"/api/v1/billing/summary?month=2026-08&number={number.phone_number_id}").json()
     assert one_number["totals"][0]["count"] == 3
 
