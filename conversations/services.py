@@ -823,7 +823,8 @@ def message_sent_record(*, message_id: int, wamid: str, payload: dict) -> Messag
     message = Message.objects.select_for_update(no_key=True).select_related("conversation").get(pk=message_id)
     message.wamid = wamid
     message.payload = payload
-    fields = ["wamid", "payload"]
+    message.error_title = ""  # a retry note from an earlier try no longer holds
+    fields = ["wamid", "payload", "error_title"]
     if message.status == Message.Status.SENDING:
         message.status = Message.Status.SENT
         fields.append("status")
@@ -862,9 +863,16 @@ def _apply_early_statuses(wamid: str) -> None:
 
 
 @transaction.atomic
-def message_requeue(*, message_id: int) -> None:
-    """A transient failure: back to queued so the retried task can claim it again."""
-    Message.objects.filter(pk=message_id, status=Message.Status.SENDING).update(status=Message.Status.QUEUED)
+def message_requeue(*, message_id: int, note: str = "") -> None:
+    """A transient failure: back to queued so the retried task can claim it again.
+
+    `note` says why it waits (shown in the thread under the queued message until it is sent).
+    """
+    updated = Message.objects.filter(pk=message_id, status=Message.Status.SENDING).update(
+        status=Message.Status.QUEUED, error_title=note[:255]
+    )
+    if updated and note:
+        events.message_changed(Message.objects.select_related("conversation").get(pk=message_id))
 
 
 @transaction.atomic

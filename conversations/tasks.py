@@ -115,19 +115,37 @@ def message_deliver(self, message_id: int) -> None:
                 reason=services.may_have_been_delivered_reason(),
             )
             return
+        attempt = self.request.retries + 1
         if exc.transient and self.request.retries < self.max_retries:
             log.info("message %s: transient Cloud API error, retrying: %s", message_id, exc)
-            services.message_requeue(message_id=message_id)
+            services.message_requeue(message_id=message_id, note=_retry_note(exc, attempt, self.max_retries + 1))
             raise self.retry(exc=exc, countdown=backoff_delay(self.request.retries, base=2, cap=300)) from exc
+        reason = exc.reason
+        if exc.transient:
+            reason = _("%(reason)s Tried %(attempts)d times since %(since)s; not sent.") % {
+                "reason": exc.reason,
+                "attempts": attempt,
+                "since": timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M %Z"),
+            }
         services.message_send_failed(
             message_id=message_id,
             code=exc.code,
             title=exc.title,
-            reason=exc.reason,
+            reason=reason,
             stops_channel=exc.stops_channel,
         )
         return
     services.message_sent_record(message_id=message_id, wamid=wamid, payload=payload)
+
+
+def _retry_note(exc: CloudApiError, attempt: int, attempts: int) -> str:
+    """What the thread shows while a message waits for its next try."""
+    what = _("WhatsApp could not be reached") if exc.unreachable else _("WhatsApp is busy")
+    return _("%(what)s; trying again (attempt %(attempt)d of %(attempts)d).") % {
+        "what": what,
+        "attempt": attempt + 1,
+        "attempts": attempts,
+    }
 
 
 @shared_task

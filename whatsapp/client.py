@@ -198,6 +198,7 @@ class CloudApiClient:
             details=self._auth.redact(f"{type(exc).__name__}: {exc}"),
             transient=True,
             maybe_delivered=_may_have_arrived(exc),
+            unreachable=True,
         )
         logger.warning("Cloud API %s: %s", kind, error)
         return error

@@ -132,8 +132,11 @@ class CloudApiError(Exception):
         http_status: int | None = None,
         transient: bool | None = None,
         maybe_delivered: bool = False,
+        unreachable: bool = False,
     ) -> None:
         self.code = code
+        # No answer from Meta at all (connection refused, DNS, timeout): Meta refused nothing.
+        self.unreachable = unreachable
         # True when Meta may have received and acted on the request although we got no usable
         # answer (a read timeout, a dropped connection, an unreadable 2xx). Sends must not be
         # retried then: Meta has no idempotency key, so the customer would get the message twice.
@@ -156,6 +159,8 @@ class CloudApiError(Exception):
     @property
     def reason(self) -> str:
         """What to show an agent."""
+        if self.unreachable and self.code is None:
+            return str(_("WhatsApp's Cloud API could not be reached, so the message was not handed to WhatsApp."))
         return reason_for(self.code)
 
     def __repr__(self) -> str:
