@@ -222,9 +222,16 @@ def template_detail_out(template: Template) -> dict:
     }
 
 
+def _agent_wabas(user) -> list[str]:
+    """The business accounts of the numbers an agent works: their templates are theirs to send."""
+    from conversations.selectors import numbers_for_user
+
+    return list(numbers_for_user(user).values_list("waba_id", flat=True).distinct())
+
+
 def _visible(user, template_id: int) -> Template:
     template = selectors.template_get(template_id)
-    if not _sees_all(user) and not template_out(template)["usable"]:
+    if not _sees_all(user) and (not template_out(template)["usable"] or template.waba_id not in _agent_wabas(user)):
         raise Http404
     return template
 
@@ -279,6 +286,8 @@ def template_list(
         language=language or "",
         usable_only=not _sees_all(user),
     ).order_by("id")
+    if not _sees_all(user):
+        qs = qs.filter(waba_id__in=_agent_wabas(user))
     if cursor:
         after = positive_int(cursor)
         if after is None:

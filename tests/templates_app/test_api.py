@@ -127,3 +127,16 @@ def test_the_openapi_document_describes_the_endpoints(client, admin_user):
     assert "/api/v1/templates/{template_id}/approve" in schema["paths"]
     create = schema["paths"]["/api/v1/templates"]["post"]
     assert "201" in create["responses"] and "422" in create["responses"]
+
+
+def test_agents_see_only_templates_of_the_accounts_they_work(client, admin_user, agent):
+    usable = created(admin_user)
+    version = usable.current_version
+    version.state = "approved"
+    version.save()
+    Template.objects.filter(pk=usable.pk).update(meta_status="APPROVED", sending_version=version)
+    # `agent` works `number` (WABA 102290129340398); move the template to another account.
+    assert [t["name"] for t in client.get("/api/v1/templates", **bearer(agent)).json()["items"]] == ["shipping_notice"]
+    Template.objects.filter(pk=usable.pk).update(waba_id="999")
+    assert client.get("/api/v1/templates", **bearer(agent)).json()["items"] == []
+    assert client.get(f"/api/v1/templates/{usable.pk}", **bearer(agent)).status_code == 404
