@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from inbox.params import positive_int
 from templates_app.validation import BUTTONS_MAX, component, examples_of, unique, variables
 
 BUTTON_TYPES = [
@@ -62,7 +63,7 @@ class Editor:
             return str(post.get(key, "") or "").replace("\r\n", "\n")
 
         rows = []
-        count = min(int(post.get("button_count") or 0) if str(post.get("button_count") or "0").isdigit() else 0, 20)
+        count = min(positive_int(post.get("button_count")) or 0, 20)
         for i in range(count):
             row = ButtonRow(
                 type=get(f"button_type_{i}") or "QUICK_REPLY",

@@ -256,3 +256,11 @@ def test_without_a_number_the_editor_says_to_add_one(client, admin_user):
     client.force_login(admin_user)
     response = client.post("/templates/new", form(action="save"))
     assert response.status_code == 422 and "Add a business number first" in response.content.decode()
+
+
+def test_odd_form_input_is_not_a_server_error(client, admin_user):
+    client.force_login(admin_user)
+    for count in ("²", "-1", "999999999999999999999", "x"):
+        assert client.post("/templates/preview", form(button_count=count)).status_code == 200
+    assert client.post("/templates/preview", {"template_id": "²"}).status_code == 200
+    assert client.get("/templates/?after=²&status=nope&category=x").status_code == 200
