@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -125,3 +126,24 @@ def test_the_api_docs_need_a_sign_in_unless_public(client, settings, agent):
     client.logout()
     settings.API_DOCS_PUBLIC = True
     assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_an_unexpected_failure_is_logged_and_answered_in_the_error_shape(rf, caplog):
+    from config.api import api
+
+    request = rf.get("/api/v1/conversations")
+    response = api.on_exception(request, RuntimeError("a bug"))
+    assert response.status_code == 500
+    assert json.loads(response.content)["error"]["code"] == "server_error"
+    assert "a bug" not in response.content.decode()
+    assert "a bug" in caplog.text
+
+
+def test_database_errors_keep_their_own_answer(rf):
+    from django.db import OperationalError
+
+    from config.api import api
+
+    response = api.on_exception(rf.get("/api/v1/conversations"), OperationalError("server closed the connection"))
+    assert response.status_code == 503
+    assert response["Retry-After"]
