@@ -12,14 +12,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
 from inbox.models import ApiToken, UserProfile
-from inbox.roles import role_of
+from inbox.roles import ADMIN, role_of
 from inbox.views import ThrottledAdminAuthenticationForm
 
 User = get_user_model()
 
 # Fields only a superuser may change: otherwise an admin could promote anyone, themselves
-# included, past their role.
-SUPERUSER_ONLY_FIELDS = ("is_superuser", "user_permissions")
+# included, past their role. For everyone else /admin/ access (is_staff) follows the role.
+SUPERUSER_ONLY_FIELDS = ("is_superuser", "is_staff", "user_permissions")
 
 
 def _out_of_reach(request, user) -> bool:
@@ -56,6 +56,17 @@ class InboxUserAdmin(UserAdmin):
         if request.user.is_superuser:
             return readonly
         return (*readonly, *SUPERUSER_ONLY_FIELDS)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if request.user.is_superuser:
+            return
+        # As user_create_or_update does: the admin role is staff, every other role is not.
+        user = form.instance
+        staff = user.groups.filter(name=ADMIN).exists()
+        if user.is_staff != staff:
+            user.is_staff = staff
+            user.save(update_fields=["is_staff"])
 
     # Both also guard the password page (UserAdmin.user_change_password asks has_change_permission).
     def has_change_permission(self, request, obj=None):

@@ -194,3 +194,22 @@ def superuser_client(root):
     other = Client()
     other.force_login(root)
     return other
+
+
+def test_admin_access_follows_the_role_not_a_posted_staff_flag(client, admin_user, agent, finance):
+    from django.contrib.auth.models import Group
+
+    client.force_login(admin_user)
+    url = f"/admin/auth/user/{finance.pk}/change/"
+    data = form_of(client.get(url).content.decode())
+    data["is_staff"] = ["on"]
+    assert client.post(url, data).status_code == 302
+    finance.refresh_from_db()
+    assert not finance.is_staff  # a finance user does not get into /admin/ by a flag
+
+    url = f"/admin/auth/user/{agent.pk}/change/"
+    data = form_of(client.get(url).content.decode())
+    data["groups"] = [str(Group.objects.get(name="admin").pk)]
+    assert client.post(url, data).status_code == 302
+    agent.refresh_from_db()
+    assert agent.is_staff and list(agent.groups.values_list("name", flat=True)) == ["admin"]
