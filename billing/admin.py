@@ -14,7 +14,17 @@ from django.utils.translation import gettext_lazy
 
 from billing.exceptions import LoadError
 from billing.loaders import market_map_load, rate_card_load
-from billing.models import BillingRecord, Budget, MarketMapping, MonthlyUsage, PricingRule, Rate, RateCard
+from billing.models import (
+    BillingRecord,
+    Budget,
+    MarketMapping,
+    MonthlyUsage,
+    PricingRule,
+    Rate,
+    RateCard,
+    RateTier,
+    VolumeUsage,
+)
 from inbox.roles import perm
 
 
@@ -129,6 +139,25 @@ class RateCardAdmin(ReadOnlyAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/billing/ratecard/upload.html", context)
+
+
+@admin.register(RateTier)
+class RateTierAdmin(BillingAdmin):
+    """Volume tiers as Meta publishes them (its volume-tiers file), added per card; never edited."""
+
+    list_display = ["card", "market", "category", "from_volume", "unit_price"]
+    list_filter = ["card", "category"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(VolumeUsage)
+class VolumeUsageAdmin(ReadOnlyAdmin):
+    list_display = ["month", "market", "category", "count"]
 
 
 @admin.register(MarketMapping)

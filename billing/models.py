@@ -73,6 +73,30 @@ class Rate(models.Model):
         return f"{self.market} {self.category} {self.unit_price}"
 
 
+class RateTier(models.Model):
+    """A volume tier of a card (utility and authentication, where Meta publishes them): from the
+    `from_volume`-th charged message of a calendar month in this market and category, the price
+    is `unit_price`. Below the first tier the card's list rate applies."""
+
+    card = models.ForeignKey(RateCard, on_delete=models.CASCADE, related_name="tiers")
+    market = models.CharField(_("market"), max_length=64)
+    category = models.CharField(_("category"), max_length=32, choices=Category.choices)
+    from_volume = models.PositiveBigIntegerField(_("from message no."))
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+
+    class Meta:
+        ordering = ["card", "market", "category", "from_volume"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["card", "market", "category", "from_volume"], name="billing_ratetier_one_per_step"
+            ),
+            models.CheckConstraint(condition=Q(from_volume__gte=2), name="billing_ratetier_after_the_list_rate"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.market} {self.category} from #{self.from_volume}: {self.unit_price}"
+
+
 class MarketMapping(models.Model):
     """A country (ISO code, `DE`) or a calling-code prefix (`1787`) -> Meta's market (`Germany`)."""
 
@@ -286,3 +310,22 @@ class BillingRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.dimension}={self.key} {self.state}: {self.count} / {self.amount}"
+
+
+class VolumeUsage(models.Model):
+    """Charged messages of a calendar month per market and priced category, across every number
+    of this installation (Meta counts per business portfolio): the position in the volume tiers.
+    Locked (FOR UPDATE) only when the card has tiers for that market and category."""
+
+    month = models.DateField()
+    market = models.CharField(max_length=64)
+    category = models.CharField(max_length=32)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "market", "category"], name="billing_volume_one_per_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.market} {self.category}: {self.count}"

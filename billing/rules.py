@@ -15,7 +15,7 @@ from decimal import Decimal
 import phonenumbers
 from django.db.models import Max
 
-from billing.models import Category, MarketMapping, PricingRule, Rate, RateCard, normalize_category
+from billing.models import Category, MarketMapping, PricingRule, Rate, RateCard, RateTier, normalize_category
 
 OTHER_MARKET = "Other"
 
@@ -135,3 +135,23 @@ def price_for(*, card: RateCard | None, market: str, category: str) -> Price:
     if category == Category.AUTHENTICATION_INTERNATIONAL:
         return price_for(card=card, market=market, category=Category.AUTHENTICATION)
     return Price(Decimal("0"), market, "", card)
+
+
+def tiers_for(*, card: RateCard | None, market: str, category: str) -> list[tuple[int, Decimal]]:
+    """The card's volume tiers for market x category, lowest first (empty: the list rate only)."""
+    if card is None or not market:
+        return []
+    return list(
+        RateTier.objects.filter(card=card, market=market, category=category)
+        .order_by("from_volume")
+        .values_list("from_volume", "unit_price")
+    )
+
+
+def tier_price(tiers: list[tuple[int, Decimal]], *, position: int, list_price: Decimal) -> Decimal:
+    """The price of the `position`-th charged message of the month (1-based)."""
+    price = list_price
+    for from_volume, unit_price in tiers:
+        if position >= from_volume:
+            price = unit_price
+    return price

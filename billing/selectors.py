@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from billing import pricing, rules
-from billing.models import BillingRecord, BillingRollup, MonthlyUsage, PricingRule
+from billing.models import BillingRecord, BillingRollup, MonthlyUsage, PricingRule, VolumeUsage
 
 ZERO = Decimal("0")
 MICRO = Decimal("0.000001")
@@ -90,6 +90,26 @@ def quote(
             return Quote(a.category, a.market, a.unit_price, ZERO, a.currency, True, reason)
         reason = pricing.reason_charged(a, tier_used=True)
         return Quote(a.category, a.market, a.unit_price, a.unit_price, a.currency, False, reason)
+    tiers = rules.tiers_for(card=a.card, market=a.priced_market, category=a.rate_category)
+    if tiers:
+        done = (
+            VolumeUsage.objects.filter(month=rules.month_of(at), market=a.priced_market, category=a.rate_category)
+            .values_list("count", flat=True)
+            .first()
+            or 0
+        )
+        price = rules.tier_price(tiers, position=done + 1, list_price=a.unit_price)
+        if price != a.unit_price:
+            reason = (
+                pricing.reason_charged(a)
+                + " "
+                + _("Volume tier from message %(n)s this month: %(price)s.")
+                % {
+                    "n": max(v for v, _p in tiers if v <= done + 1),
+                    "price": pricing.money(price),
+                }
+            )
+            return Quote(a.category, a.market, price, price, a.currency, False, reason)
     return Quote(a.category, a.market, a.unit_price, a.unit_price, a.currency, False, pricing.reason_charged(a))
 
 

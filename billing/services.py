@@ -2,8 +2,11 @@
 
 Locking: a send locks its number's `MonthlyUsage` row (SELECT ... FOR UPDATE) and holds it to
 the end of the sender's transaction, so the free-tier position and the budget check are exact
-when sends race. A status webhook locks the record first, then the usage row; a send never
-waits for a record lock, so the two cannot deadlock.
+when sends race; where the card has volume tiers it then locks the month's `VolumeUsage` row of
+that market and category (the tier position). A charged message that later turns out free or
+void keeps its place in the tier count (Meta's own count, in pricing_analytics, is the truth).
+A status webhook locks the record first, then the usage row; a send never waits for a record
+lock, so the two cannot deadlock. Rollup rows are always taken last.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from billing import pricing, rules
 from billing.exceptions import BudgetExceeded
-from billing.models import BillingRecord, Category, MonthlyUsage, PricingRule
+from billing.models import BillingRecord, Category, MonthlyUsage, PricingRule, VolumeUsage
 from billing.rollup import rollup_record
 
 ZERO = Decimal("0")
@@ -38,6 +41,11 @@ def _usage_locked(*, number, month) -> MonthlyUsage:
     # INSERT ... ON CONFLICT DO NOTHING, then lock: racing first sends of a month both succeed.
     MonthlyUsage.objects.bulk_create([MonthlyUsage(number=number, month=month)], ignore_conflicts=True)
     return MonthlyUsage.objects.select_for_update().get(number=number, month=month)
+
+
+def _volume_locked(*, month, market: str, category: str) -> VolumeUsage:
+    VolumeUsage.objects.bulk_create([VolumeUsage(month=month, market=market, category=category)], ignore_conflicts=True)
+    return VolumeUsage.objects.select_for_update().get(month=month, market=market, category=category)
 
 
 def _usage_add(usage: MonthlyUsage, *, amount: Decimal, currency: str, service: int = 0) -> None:
@@ -97,6 +105,13 @@ def billing_record_for_message(*, message, now: datetime) -> BillingRecord | Non
     elif assessment.treatment == PricingRule.Treatment.FREE_TIER and usage.service_count < assessment.free_tier:
         amount, free_reason = ZERO, pricing.reason_in_tier(assessment, usage.service_count + 1)
 
+    unit_price, volume = assessment.unit_price, None
+    tiers = rules.tiers_for(card=assessment.card, market=assessment.priced_market, category=assessment.rate_category)
+    if amount > 0 and tiers:
+        # Lock order: number usage, then the volume row, then rollup rows.
+        volume = _volume_locked(month=month, market=assessment.priced_market, category=assessment.rate_category)
+        unit_price = amount = rules.tier_price(tiers, position=volume.count + 1, list_price=assessment.unit_price)
+
     budget = pricing.budget_for(number=number, month=month)
     if amount > 0 and budget is not None and budget.hard_stop and budget.currency == assessment.currency:
         spent = usage.spent if usage.currency in ("", budget.currency) else ZERO
@@ -119,7 +134,7 @@ def billing_record_for_message(*, message, now: datetime) -> BillingRecord | Non
         country=assessment.country,
         market=assessment.market,
         category=assessment.category,
-        unit_price=assessment.unit_price,
+        unit_price=unit_price,
         amount=amount,
         currency=assessment.currency,
         template_name=message.template_name,
@@ -133,6 +148,8 @@ def billing_record_for_message(*, message, now: datetime) -> BillingRecord | Non
         else None,
     )
     rollup_record(record)
+    if volume is not None:
+        VolumeUsage.objects.filter(pk=volume.pk).update(count=F("count") + 1)
     _usage_add(
         usage,
         amount=amount,

@@ -177,3 +177,25 @@ def test_a_template_without_a_known_category_is_priced_as_marketing_and_flagged(
     _message, record = send(conversation_for(number), now=utc(2026, 8, 3, 10), category="")
     assert (record.category, record.amount, record.flagged) == ("marketing", Decimal("0.1365"), True)
     assert "not known" in record.flag["note"]
+
+
+def test_volume_tiers_price_each_message_by_its_position_in_the_month(number, other_number):
+    from billing.models import RateTier
+
+    card = RateCard.objects.get(is_default_starting_point=True)
+    RateTier.objects.create(card=card, market="Germany", category="utility", from_volume=3, unit_price=Decimal("0.05"))
+    RateTier.objects.create(card=card, market="Germany", category="utility", from_volume=5, unit_price=Decimal("0.04"))
+    # The count runs across numbers (Meta counts per business portfolio).
+    conversations = [conversation_for(number), conversation_for(other_number, wa_id="4917000000001")]
+    amounts = [send(conversations[i % 2], now=utc(2026, 8, 3, 10, i), category="UTILITY")[1].amount for i in range(6)]
+    assert amounts == [Decimal("0.0550")] * 2 + [Decimal("0.05")] * 2 + [Decimal("0.04")] * 2
+    q = quote(
+        number=number,
+        contact=conversations[0].contact,
+        kind="template",
+        template_category="UTILITY",
+        at=utc(2026, 8, 3, 11),
+    )
+    assert q.amount == Decimal("0.04") and "Volume tier from message 5" in q.reason
+    # Marketing has no tiers; a new month starts again at the list rate.
+    assert send(conversations[0], now=utc(2026, 9, 1, 10), category="UTILITY")[1].amount == Decimal("0.0550")
