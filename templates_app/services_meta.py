@@ -100,12 +100,10 @@ def _touch(template: Template, field: str, event_time: datetime | None) -> None:
 
 
 def _sending_candidate(template: Template) -> TemplateVersion | None:
-    """The newest version a second admin approved and Meta received: what Meta's APPROVED is about."""
-    return (
-        template.versions.filter(state=TemplateVersion.State.APPROVED, meta_submitted_at__isnull=False, meta_error="")
-        .order_by("-number")
-        .first()
-    )
+    """What Meta's APPROVED is about: the newest version Meta has (and did not reject), when a second
+    admin approved it. None while that version awaits internal review (imported, or edited at Meta)."""
+    newest = template.versions.filter(meta_submitted_at__isnull=False, meta_error="").order_by("-number").first()
+    return newest if newest is not None and newest.state == TemplateVersion.State.APPROVED else None
 
 
 def _latest_submitted(template: Template) -> TemplateVersion | None:
@@ -470,6 +468,9 @@ def _sync_one(*, waba_id: str, item: dict, now: datetime) -> str:
     changes = {}
     if item.get("id") and template.meta_template_id != str(item["id"]):
         template.meta_template_id = str(item["id"])
+    edited_at_meta = _edited_at_meta(template, item.get("components"), now=now)
+    if edited_at_meta is not None:
+        changes["content"] = ["", f"v{edited_at_meta.number}"]
     if status and template.meta_status != status:
         changes["status"] = [template.meta_status, status]
         _set_status(template, status, stage=stage_of(status), at=now)
@@ -498,6 +499,53 @@ def _sync_one(*, waba_id: str, item: dict, now: datetime) -> str:
         detail={key: {"from": old, "to": new} for key, (old, new) in changes.items()},
     )
     return "updated"
+
+
+def content_of(components: list | None) -> list[tuple]:
+    """What a customer sees of a component list (examples and key order aside), to compare."""
+    out = []
+    for part in components or []:
+        if not isinstance(part, dict):
+            continue
+        kind = str(part.get("type") or "").upper()
+        if kind == "BUTTONS":
+            for button in part.get("buttons") or []:
+                if isinstance(button, dict):
+                    out.append(
+                        (
+                            "BUTTON",
+                            str(button.get("type") or "").upper(),
+                            str(button.get("text") or "").strip(),
+                            str(button.get("url") or button.get("phone_number") or "").strip(),
+                        )
+                    )
+            continue
+        fmt = str(part.get("format") or ("TEXT" if kind == "HEADER" else "")).upper()
+        out.append((kind, fmt, str(part.get("text") or "").strip()))
+    return out
+
+
+def _edited_at_meta(template: Template, components: list | None, *, now: datetime) -> TemplateVersion | None:
+    """Content Meta has that none of our submitted versions has: edited in Meta's manager. It becomes
+    a new version awaiting internal review, and nothing sends until a second admin approves it."""
+    submitted = list(template.versions.filter(meta_submitted_at__isnull=False))
+    remote = content_of(components)
+    if not remote or not submitted or any(content_of(v.components) == remote for v in submitted):
+        return None
+    number = template.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    version = TemplateVersion.objects.create(
+        template=template,
+        number=number + 1,
+        category=template.category,
+        components=components,
+        state=TemplateVersion.State.IN_REVIEW,
+        submitted_at=now,
+        meta_submitted_at=now,
+    )
+    template.current_version = version
+    template.sending_version = None
+    template.sending_while_pending = False
+    return version
 
 
 @transaction.atomic

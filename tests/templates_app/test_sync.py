@@ -86,3 +86,26 @@ def test_the_command_and_the_beat_task(meta, number, capsys):
     assert "1 imported" in capsys.readouterr().out
     add_at_meta(meta, "welcome_back")
     assert templates_sync_all() == {"imported": 1, "updated": 0, "failed": 0}
+
+
+def test_content_edited_in_metas_manager_needs_internal_approval_again(meta, admin_user, reviewer):
+    at_meta = add_at_meta(meta, "welcome")
+    services.templates_sync(waba_id=WABA, now=timezone.now())
+    template = Template.objects.get(name="welcome")
+    services.template_approve(version=template.current_version, reviewer=reviewer, now=timezone.now())
+    params = {"body": ["Jana"]}
+    assert selectors.template_prepare_send(waba_id=WABA, name="welcome", language="de", parameters=params)
+    assert services.templates_sync(waba_id=WABA, now=timezone.now()).updated == 0  # same content: nothing
+
+    at_meta = meta.find_template(template_id=at_meta["id"])
+    at_meta["components"] = [{"type": "BODY", "text": "Hallo {{1}}, schön dich zu sehen."}]
+    assert services.templates_sync(waba_id=WABA, now=timezone.now()).updated == 1
+    template.refresh_from_db()
+    assert (template.current_version.number, template.current_version.state) == (2, "in_review")
+    with pytest.raises(TemplateNotApproved):
+        selectors.template_prepare_send(waba_id=WABA, name="welcome", language="de", parameters=params)
+    assert services.templates_sync(waba_id=WABA, now=timezone.now()).updated == 0  # not imported twice
+
+    services.template_approve(version=template.current_version, reviewer=reviewer, now=timezone.now())
+    prepared = selectors.template_prepare_send(waba_id=WABA, name="welcome", language="de", parameters=params)
+    assert prepared.text == "Hallo Jana, schön dich zu sehen."
