@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "templates_app",
     "billing",
     "notifications",
+    "campaigns",
     "webhooks",
     "inbox",
 ]
@@ -117,6 +118,9 @@ CELERY_BEAT_SCHEDULE["conversations-wake-snoozed"] = {
 }
 # Old webhook events are purged (the processor needs no sweep: stored events are its queue).
 CELERY_BEAT_SCHEDULE["webhooks-purge"] = {"task": "webhooks.tasks.webhook_events_purge", "schedule": 86400.0}
+# Queued messages whose delivery publish was lost (Redis down, a worker killed) are sent: those
+# older than this many seconds that no worker claimed.
+DELIVERY_SWEEP_AFTER_SECONDS = env.env_int("DELIVERY_SWEEP_AFTER_SECONDS", 60)
 # Queued messages whose delivery publish was lost (Redis down, a worker killed) are sent.
 CELERY_BEAT_SCHEDULE["conversations-deliver-queued"] = {
     "task": "conversations.tasks.messages_deliver_queued",

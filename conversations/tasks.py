@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from conversations import services
+from conversations import pacing, services
 from conversations.models import Message
 from whatsapp import outbound
 from whatsapp.errors import CloudApiError
@@ -56,13 +57,27 @@ def _payload(message: Message, *, media_id: str = "") -> dict:
     )
 
 
+# A wait for the pacing slot up to this long is slept in the task; a longer one (a customer's
+# pair limit) hands the message back to the queue with a countdown, keeping the worker free.
+PACING_SLEEP_AT_MOST = 2.0
+
+
 @shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
-def message_deliver(self, message_id: int) -> None:
+def message_deliver(self, message_id: int, paced: bool = False) -> None:
     """Hand one queued outbound message to Meta, at most once.
 
     Safe to run twice (acks_late, a redelivered job, a double delay): only the run whose claim
     changes the row from queued to sending calls Meta.
     """
+    # The slot on the number's and the customer's pacing lines (shared through Redis) first.
+    line = None if paced else pacing.line_for_message(message_id)
+    if line is not None:
+        wait = pacing.reserve(line)
+        if wait > PACING_SLEEP_AT_MOST:
+            message_deliver.apply_async((message_id,), {"paced": True}, countdown=wait)
+            return
+        if wait > 0:
+            time.sleep(wait)
     if not services.message_claim(message_id=message_id):
         return
     message = Message.objects.select_related("conversation__number", "conversation__contact").get(pk=message_id)
@@ -119,7 +134,9 @@ def message_deliver(self, message_id: int) -> None:
         if exc.transient and self.request.retries < self.max_retries:
             log.info("message %s: transient Cloud API error, retrying: %s", message_id, exc)
             services.message_requeue(message_id=message_id, note=_retry_note(exc, attempt, self.max_retries + 1))
-            raise self.retry(exc=exc, countdown=backoff_delay(self.request.retries, base=2, cap=300)) from exc
+            countdown = backoff_delay(self.request.retries, base=2, cap=300)
+            countdown = max(countdown, pacing.refused(exc.code, pacing.line_for(conversation)))
+            raise self.retry(exc=exc, countdown=countdown, kwargs={"paced": False}) from exc
         reason = exc.reason
         if exc.transient:
             reason = _("%(reason)s Tried %(attempts)d times since %(since)s; not sent.") % {

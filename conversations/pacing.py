@@ -1,0 +1,200 @@
+"""Pacing that holds across processes: how long to wait before handing a message to Meta.
+
+Meta allows each business number 80 messages per second by default (up to 1,000 after an
+upgrade) and refuses more with 130429; it also allows about one message every 6 seconds to
+the same customer, with bursts, and refuses more with 131056 (the "pair rate limit").
+Celery's `rate_limit` is per worker process, so it cannot keep a number under Meta's limit
+when several workers send for it. The limits live in Redis instead, shared by every process.
+
+Both are kept as GCRA reservations (a token bucket written as "the time the next message
+may go"): one Lua script, atomic in Redis and on Redis's own clock, reserves a slot on the
+number's line and on the customer's line and answers how many seconds to wait for it. The
+caller waits that long, then sends; nobody polls. A 130429 from Meta slows the number's line
+for a while (the rate is multiplied by a factor that recovers); a 131056 pushes the
+customer's line back by Meta's 4^X seconds.
+
+Without REDIS_URL (the single-process default) nothing is paced: `reserve` answers 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RATE = 80.0  # Meta's default throughput per number (cloud-api.md section 6)
+MAX_RATE = 1000.0
+# We aim a little under the configured rate: requests reach Meta with some network jitter, and
+# Meta counts on its own clock; 3% headroom keeps a busy second from tipping over the limit.
+HEADROOM = 0.97
+PAIR_INTERVAL = 6.0  # one message every 6 s to the same customer
+PAIR_BURST = 40  # Meta tolerates bursts of 45 in 6 s; a few below, for the same jitter
+SLOW_FACTOR = 0.5  # each 130429 halves the number's rate ...
+SLOW_FLOOR = 0.1  # ... down to a tenth at most ...
+SLOW_SECONDS = 30  # ... for this long after the last one
+PAIR_BACKOFF_MAX_EXPONENT = 5  # 4^5 s = 17 minutes at most
+
+# KEYS: number line, number slow factor, pair line, pair block-until.
+# ARGV: number interval (s), pair interval (s), pair tolerance (s).
+# The answer is the wait in microseconds (a string, to keep the precision).
+RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local factor = tonumber(redis.call('GET', KEYS[2]) or '1')
+interval = interval / factor
+local pair_interval = tonumber(ARGV[2])
+local pair_tolerance = tonumber(ARGV[3])
+local number_tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local send_at = math.max(now, number_tat)
+if KEYS[3] ~= '' then
+  local pair_tat = tonumber(redis.call('GET', KEYS[3]) or '0')
+  local blocked = tonumber(redis.call('GET', KEYS[4]) or '0')
+  send_at = math.max(send_at, pair_tat - pair_tolerance, blocked)
+  local new_pair = math.max(pair_tat, send_at) + pair_interval
+  redis.call('SET', KEYS[3], string.format('%.6f', new_pair), 'EX', math.ceil(new_pair - now + pair_tolerance) + 60)
+end
+local new_tat = math.max(number_tat, send_at) + interval
+redis.call('SET', KEYS[1], string.format('%.6f', new_tat), 'EX', math.ceil(new_tat - now) + 60)
+return string.format('%d', math.floor((send_at - now) * 1000000))
+"""
+
+
+@dataclass(frozen=True)
+class Line:
+    """What is paced: the business number (its phone_number_id) and, optionally, one customer."""
+
+    phone_number_id: str
+    recipient: str = ""
+
+
+def rate_per_second() -> float:
+    rate = float(getattr(settings, "NUMBER_RATE_PER_SECOND", DEFAULT_RATE) or DEFAULT_RATE)
+    return min(max(rate, 1.0), MAX_RATE)
+
+
+@lru_cache(maxsize=4)
+def _client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+
+def _redis():
+    url = getattr(settings, "REDIS_URL", "") or ""
+    return _client(url) if url else None
+
+
+@lru_cache(maxsize=4)
+def _script(url: str):
+    return _client(url).register_script(RESERVE)
+
+
+def _keys(line: Line) -> list[str]:
+    base = f"pace:{line.phone_number_id}"
+    pair = f"{base}:to:{line.recipient}" if line.recipient else ""
+    return [f"{base}:line", f"{base}:slow", pair, f"{pair}:blocked" if pair else ""]
+
+
+def reserve(line: Line) -> float:
+    """Reserve the next slot for one message on `line`; the seconds to wait before sending it.
+
+    0 when Redis is not configured, or unreachable (Meta's own limit then answers 130429,
+    which the delivery task retries: pacing is an optimisation, never a reason not to send).
+    """
+    client = _redis()
+    if client is None:
+        return 0.0
+    interval = 1.0 / (rate_per_second() * HEADROOM)
+    try:
+        micros = _script(settings.REDIS_URL)(
+            keys=_keys(line), args=[repr(interval), repr(PAIR_INTERVAL), repr((PAIR_BURST - 1) * PAIR_INTERVAL)]
+        )
+    except Exception as exc:  # redis down: send unpaced rather than not at all
+        log.warning("pacing unavailable, sending unpaced: %s", exc)
+        return 0.0
+    return int(micros) / 1_000_000
+
+
+def slow_down(line: Line) -> None:
+    """Meta said 130429 (too fast for this number): halve its rate for a while."""
+    client = _redis()
+    if client is None:
+        return
+    key = _keys(line)[1]
+    try:
+        current = float(client.get(key) or 1.0)
+        client.set(key, repr(max(SLOW_FLOOR, current * SLOW_FACTOR)), ex=SLOW_SECONDS)
+    except Exception as exc:
+        log.warning("pacing: could not slow %s down: %s", line.phone_number_id, exc)
+
+
+def pair_backoff(line: Line) -> float:
+    """Meta said 131056 (too many to this customer): block the pair 4^X s (X counts the refusals)."""
+    client = _redis()
+    if client is None or not line.recipient:
+        return 0.0
+    _number, _slow, _pair, blocked = _keys(line)
+    try:
+        count = int(client.incr(f"{blocked}:count"))
+        wait = float(4 ** min(count - 1, PAIR_BACKOFF_MAX_EXPONENT))
+        client.expire(f"{blocked}:count", int(wait) + 600)
+        seconds, micros = client.time()
+        client.set(blocked, f"{seconds + micros / 1_000_000 + wait:.6f}", ex=int(wait) + 60)
+    except Exception as exc:
+        log.warning("pacing: could not back off %s: %s", line.recipient, exc)
+        return 0.0
+    return wait
+
+
+def reset(phone_number_id: str) -> None:
+    """Forget a number's pacing state (tests, benches)."""
+    client = _redis()
+    if client is None:
+        return
+    for key in client.scan_iter(match=f"pace:{phone_number_id}:*", count=1000):
+        client.delete(key)
+
+
+# --- the delivery task's side ------------------------------------------------------------------
+
+ERROR_THROUGHPUT = 130429
+ERROR_PAIR_RATE = 131056
+
+
+def line_for(conversation) -> Line:
+    contact = conversation.contact
+    return Line(conversation.number.phone_number_id, contact.wa_id or contact.user_id or "")
+
+
+def line_for_message(message_id: int) -> Line | None:
+    """The pacing line of a queued message; None when unpaced (no Redis) or not queued any more."""
+    if _redis() is None:
+        return None
+    from conversations.models import Message
+
+    row = (
+        Message.objects.filter(pk=message_id, status=Message.Status.QUEUED)
+        .values_list(
+            "conversation__number__phone_number_id", "conversation__contact__wa_id", "conversation__contact__user_id"
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    phone_number_id, wa_id, user_id = row
+    return Line(phone_number_id, wa_id or user_id or "")
+
+
+def refused(code: int | None, line: Line) -> float:
+    """Meta refused for pace (130429 or 131056): adjust the lines; the least wait before a retry."""
+    if code == ERROR_THROUGHPUT:
+        slow_down(line)
+        return 1.0
+    if code == ERROR_PAIR_RATE:
+        return pair_backoff(line)
+    return 0.0
