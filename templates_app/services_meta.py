@@ -229,12 +229,11 @@ def template_status_apply(
     reason = change.reason if change.reason not in (None, "NONE") else ""
     detail_text = str(rejection.get("reason") or (change.other_info or {}).get("description") or "")
     recommendation = str(rejection.get("recommendation") or "")
+    # What the template page shows as Meta's reason: none once it is approved (again); the
+    # history keeps every webhook's words.
+    shown = ("", "", "") if status == MetaStatus.APPROVED else (reason or "", detail_text, recommendation)
     event_time = _event_time(change, at)
-    same = (
-        template.meta_status == status
-        and template.meta_reason == (reason or "")
-        and (not detail_text or template.meta_reason_detail == detail_text)
-    )
+    same = template.meta_status == status and (template.meta_reason, template.meta_reason_detail) == shown[:2]
     if same:
         _touch(template, "meta_status_at", event_time)
         return template
@@ -246,9 +245,7 @@ def template_status_apply(
         template.meta_template_id = str(change.template_id)
     was = template.meta_status
     _set_status(template, status, stage=stage, at=event_time or now)
-    template.meta_reason = reason or ""
-    template.meta_reason_detail = detail_text
-    template.meta_recommendation = recommendation
+    template.meta_reason, template.meta_reason_detail, template.meta_recommendation = shown
     if status == MetaStatus.REJECTED:
         # Meta's verdict is on the version it reviewed last: never a sending candidate again.
         reviewed = _latest_submitted(template)

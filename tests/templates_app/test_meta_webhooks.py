@@ -323,3 +323,17 @@ def test_without_a_webhook_in_between_the_answer_sets_pending(admin_user):
     answer = {"id": "555", "status": "PENDING"}
     services.template_meta_submitted(version_id=version.pk, answer=answer, now=timezone.now(), seen_seq=seen)
     assert fresh(template).meta_status == "PENDING"
+
+
+def test_an_approved_template_shows_no_old_reason(submitted):
+    apply(status("REJECTED", reason="INVALID_FORMAT", rejection_info={"reason": "Adjacent.", "recommendation": "x"}))
+    apply(status("APPROVED"))  # after an appeal, say: same stage, applied in arrival order
+    template = fresh(submitted)
+    assert (template.meta_status, template.meta_reason, template.meta_reason_detail) == ("APPROVED", "", "")
+    apply(status("PAUSED", other_info={"title": "FIRST_PAUSE", "description": "Low quality."}))
+    assert fresh(submitted).meta_reason_detail == "Low quality."
+    apply(status("APPROVED", other_info={"title": "UNPAUSE", "description": "Unpaused."}))
+    apply(status("APPROVED", other_info={"title": "UNPAUSE", "description": "Unpaused."}))
+    template = fresh(submitted)
+    assert (template.meta_status, template.meta_reason_detail) == ("APPROVED", "")
+    assert template.events.filter(kind="meta_status").count() == 4
