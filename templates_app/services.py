@@ -115,7 +115,8 @@ def template_update(*, template: Template, by, data: dict, now: datetime) -> Tem
     if problems:
         raise TemplateValidationError(problems)
     current = template.current_version
-    if current is not None and current.state in (State.DRAFT, State.IN_REVIEW):
+    # In place only while Meta has never seen it (an imported version awaiting review has been).
+    if current is not None and current.state in (State.DRAFT, State.IN_REVIEW) and current.meta_submitted_at is None:
         was = current.state
         current.components = data["components"]
         current.category = data["category"]

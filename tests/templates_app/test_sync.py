@@ -109,3 +109,18 @@ def test_content_edited_in_metas_manager_needs_internal_approval_again(meta, adm
     services.template_approve(version=template.current_version, reviewer=reviewer, now=timezone.now())
     prepared = selectors.template_prepare_send(waba_id=WABA, name="welcome", language="de", parameters=params)
     assert prepared.text == "Hallo Jana, schön dich zu sehen."
+
+
+def test_editing_an_imported_template_makes_a_new_version(meta, admin_user):
+    add_at_meta(meta, "welcome")
+    services.templates_sync(waba_id=WABA, now=timezone.now())
+    template = Template.objects.get(name="welcome")
+    data = {
+        "name": "welcome",
+        "language": "de",
+        "category": "MARKETING",
+        "components": [{"type": "BODY", "text": "Hallo {{1}}, willkommen.", "example": {"body_text": [["Anna"]]}}],
+    }
+    version = services.template_update(template=template, by=admin_user, data=data, now=timezone.now())
+    assert (version.number, version.meta_submitted_at) == (2, None)
+    assert template.versions.get(number=1).components[0]["text"] == "Hallo {{1}}, welcome."
