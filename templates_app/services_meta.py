@@ -8,7 +8,7 @@ Ordering rule for the three webhook appliers (Meta delivers late, twice and out 
    stage (`STAGES`): PENDING < APPROVED/REJECTED (the verdict) < later events (paused,
    disabled, flagged, reinstated, unpaused, archived, ...) < DELETED. So a late PENDING never
    undoes a verdict, and a late APPROVED never un-pauses a template; an unpause is an APPROVED
-   that says so (other_info.title UNPAUSE) or REINSTATED. Quality and category changes carry
+   that says so (other_info.title UNPAUSE), ends an appeal, or REINSTATED. Quality and category changes carry
    their previous value: one that does not follow on from what we hold and starts where an
    applied later change already went is stale.
 `templates_sync` reads Meta's current state and is authoritative: it repairs whatever a missed
@@ -219,7 +219,11 @@ def template_status_apply(
         return None
     event = (change.event or "").upper()
     other_title = str((change.other_info or {}).get("title") or "").upper()
-    after_verdict = event in EVENT_STATUS or (event == "APPROVED" and other_title == "UNPAUSE")
+    # An APPROVED that un-pauses, or ends an appeal, comes after the verdict (stage 3): a late
+    # duplicate of the first approval cannot be told from it without Meta's time; sync repairs that.
+    after_verdict = event in EVENT_STATUS or (
+        event == "APPROVED" and (other_title == "UNPAUSE" or template.meta_status == MetaStatus.IN_APPEAL)
+    )
     status = EVENT_STATUS.get(event, event)
     if status not in MetaStatus.values or not status:
         log.info("template %s: unknown status event %r kept only in the raw webhook", template.pk, event)
@@ -244,13 +248,15 @@ def template_status_apply(
     if change.template_id and not template.meta_template_id:
         template.meta_template_id = str(change.template_id)
     was = template.meta_status
+    reviewed = _latest_submitted(template)
+    if reviewed is not None and status == MetaStatus.REJECTED and reviewed.pk != template.sending_version_id:
+        # Meta's verdict is on the version it reviewed last: never a sending candidate again.
+        TemplateVersion.objects.filter(pk=reviewed.pk).update(meta_error=detail_text or reason or status)
+    if reviewed is not None and status == MetaStatus.APPROVED and was == MetaStatus.IN_APPEAL:
+        # An appeal won: the version Meta had rejected is approved after all.
+        TemplateVersion.objects.filter(pk=reviewed.pk).update(meta_error="")
     _set_status(template, status, stage=stage, at=event_time or now)
     template.meta_reason, template.meta_reason_detail, template.meta_recommendation = shown
-    if status == MetaStatus.REJECTED:
-        # Meta's verdict is on the version it reviewed last: never a sending candidate again.
-        reviewed = _latest_submitted(template)
-        if reviewed is not None:
-            TemplateVersion.objects.filter(pk=reviewed.pk).update(meta_error=detail_text or reason or status)
     category = (change.category or "").upper()
     if category in Category.values and category != template.category:
         event_add(

@@ -337,3 +337,12 @@ def test_an_approved_template_shows_no_old_reason(submitted):
     template = fresh(submitted)
     assert (template.meta_status, template.meta_reason_detail) == ("APPROVED", "")
     assert template.events.filter(kind="meta_status").count() == 4
+
+
+def test_an_appeal_that_wins_makes_the_rejected_version_send(submitted):
+    apply(status("REJECTED", reason="INCORRECT_CATEGORY"))
+    assert fresh(submitted).sending_version is None
+    apply(status("IN_APPEAL"))
+    apply(status("APPROVED"))
+    template = fresh(submitted)
+    assert template.meta_status == "APPROVED" and template.sending_version == template.current_version
