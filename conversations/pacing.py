@@ -19,6 +19,7 @@ Without REDIS_URL (the single-process default) nothing is paced: `reserve` answe
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -73,7 +74,9 @@ class Line:
 
 
 def rate_per_second() -> float:
-    rate = float(getattr(settings, "NUMBER_RATE_PER_SECOND", DEFAULT_RATE) or DEFAULT_RATE)
+    """NUMBER_RATE_PER_SECOND (a setting, else the environment variable), 80 by default, at most 1,000."""
+    configured = getattr(settings, "NUMBER_RATE_PER_SECOND", None) or os.environ.get("NUMBER_RATE_PER_SECOND")
+    rate = float(configured or DEFAULT_RATE)
     return min(max(rate, 1.0), MAX_RATE)
 
 

@@ -63,6 +63,11 @@ def handle(engine: Engine, request: Request, segments: list[str]) -> Response:
     if route == "rate_limit" and method == "POST":
         engine.set_rate_limit(body.get("per_second"))
         return json_response({"ok": True})
+    if route == "pair_rate_limit" and method == "POST":
+        engine.set_pair_rate_limit(body.get("interval"), int(body.get("burst", 45)))
+        return json_response({"ok": True})
+    if route == "refused" and method == "GET":
+        return json_response({"refused": {str(code): count for code, count in engine.refused.items()}})
     if route == "sent" and method == "GET":
         return json_response({"sent": engine.sent})
     if route == "webhooks" and method == "GET":

@@ -135,6 +135,10 @@ class Engine(TemplateControls):
         self._fail_queue: collections.deque[list] = collections.deque()
         self._rate_limit: float | None = None
         self._send_times: dict[str, collections.deque] = collections.defaultdict(collections.deque)
+        # Meta's pair rate limit, off unless asked: (interval s, burst) and each pair's next slot.
+        self._pair_limit: tuple[float, int] | None = None
+        self._pair_tat: dict[tuple[str, str], float] = {}
+        self._refused: collections.Counter = collections.Counter()
         self._service_used: collections.Counter = collections.Counter()
 
     # ----------------------------------------------------------------- controls for tests
@@ -156,6 +160,19 @@ class Engine(TemplateControls):
         with self.lock:
             self._rate_limit = per_second or None
             self._send_times.clear()
+
+    def set_pair_rate_limit(self, interval: float | None = 6.0, burst: int = 45) -> None:
+        """Refuse with 131056 more than `burst` messages to one customer, then more than one per
+        `interval` seconds (Meta: 1 per 6 s, bursts up to 45); None switches it off."""
+        with self.lock:
+            self._pair_limit = (float(interval), max(int(burst), 1)) if interval else None
+            self._pair_tat.clear()
+
+    @property
+    def refused(self) -> dict[int, int]:
+        """How many sends were refused, by Meta's error code (rate limits and injected failures)."""
+        with self.lock:
+            return dict(self._refused)
 
     def add_number(self, phone_number_id: str, *, display_phone_number: str, waba_id: str) -> None:
         with self.lock:
@@ -379,10 +396,16 @@ class Engine(TemplateControls):
         if not part:
             raise SendRefused(131008, f"The parameter {kind} is required.")
         with self.lock:
-            self._throttle(phone_number_id)
-            failure = self._next_failure()
-            if failure is not None and failure not in errors.ASYNC_CODES:
-                raise SendRefused(failure)
+            try:
+                self._throttle(phone_number_id)
+                failure = self._next_failure()
+                if failure is not None and failure not in errors.ASYNC_CODES:
+                    raise SendRefused(failure)
+                if body.get("to"):
+                    self._throttle_pair(phone_number_id, "".join(ch for ch in str(body["to"]) if ch.isdigit()))
+            except SendRefused as refused:
+                self._refused[refused.code] += 1
+                raise
             display, waba_id = self._number(phone_number_id)
             if body.get("to"):
                 wa_id = "".join(ch for ch in str(body["to"]) if ch.isdigit())
@@ -424,7 +447,14 @@ class Engine(TemplateControls):
                 chat.items.append(item)
             self._by_wamid[wamid] = (chat, item)
             self._sent.append(
-                {"wamid": wamid, "phone_number_id": phone_number_id, "to": to_input, "type": kind, "payload": body}
+                {
+                    "wamid": wamid,
+                    "phone_number_id": phone_number_id,
+                    "to": to_input,
+                    "type": kind,
+                    "payload": body,
+                    "at": now,
+                }
             )
             self._schedule(item, failure)
         contact = {"input": to_input, "wa_id": chat.wa_id} if body.get("to") else {"input": to_input}
@@ -445,6 +475,18 @@ class Engine(TemplateControls):
         if len(times) >= self._rate_limit:
             raise SendRefused(130429)
         times.append(now)
+
+    def _throttle_pair(self, phone_number_id: str, wa_id: str) -> None:
+        """GCRA per (number, customer): `burst` at once, then one per interval."""
+        if not self._pair_limit or not wa_id:
+            return
+        interval, burst = self._pair_limit
+        now = time.monotonic()
+        key = (phone_number_id, wa_id)
+        tat = max(self._pair_tat.get(key, now), now)
+        if tat - now > (burst - 1) * interval:
+            raise SendRefused(131056)
+        self._pair_tat[key] = tat + interval
 
     def _next_failure(self) -> int | None:
         if not self._fail_queue:

@@ -1,0 +1,141 @@
+"""Pacing through Redis holds across senders: measured on the simulator's clock, which refuses
+with 130429 above the number's limit and with 131056 above the pair rate limit."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from conversations import pacing
+from whatsapp import outbound
+from whatsapp.errors import CloudApiError
+from whatsapp.simulator.server import Simulator
+
+PHONE_NUMBER_ID = "106540352242922"
+
+
+@pytest.fixture
+def sim(settings):
+    simulator = Simulator(
+        webhook_url="http://127.0.0.1:9/unused",
+        app_secret="s",
+        access_token=settings.WHATSAPP_ACCESS_TOKEN,
+        status_delay=3600,
+        numbers={PHONE_NUMBER_ID: {"display_phone_number": "+49 30 1234567", "waba_id": "1"}},
+    ).start(port=0)
+    settings.WHATSAPP_GRAPH_URL = simulator.url
+    pacing.reset(PHONE_NUMBER_ID)
+    yield simulator
+    simulator.stop()
+    pacing.reset(PHONE_NUMBER_ID)
+
+
+def _send(to: str) -> None:
+    from whatsapp.client import get_client
+
+    get_client().send_message(phone_number_id=PHONE_NUMBER_ID, payload=outbound.text(to=to, body="hi"))
+
+
+def _sender(count: int, offset: int, errors: list) -> None:
+    """One sender: its own Redis connection, reserve a slot, wait for it, send."""
+    for index in range(count):
+        line = pacing.Line(PHONE_NUMBER_ID, f"49151{offset + index:08d}")
+        wait = pacing.reserve(line)
+        if wait > 0:
+            time.sleep(wait)
+        try:
+            _send(f"+49151{offset + index:08d}")
+        except CloudApiError as exc:
+            errors.append(exc.code)
+
+
+def _busiest_second(times: list[float]) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def test_two_senders_keep_within_five_percent_of_the_rate(sim, settings):
+    # Two unpaced senders manage about 45 sends a second on a test machine (the simulator shares
+    # their process); a limit of 25 makes the pacing, not the senders, what holds them back.
+    rate = 25
+    settings.NUMBER_RATE_PER_SECOND = rate
+    sim.set_rate_limit(rate)  # Meta's limit, enforced: a send over it is refused with 130429
+    errors: list = []
+    per_sender = 100  # 200 messages: 8 seconds
+    threads = [threading.Thread(target=_sender, args=(per_sender, n * 10_000, errors)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    times = sorted(entry["at"] for entry in sim.sent)
+    assert errors == [] and sim.refused.get(130429, 0) == 0
+    assert len(times) == 2 * per_sender
+    achieved = (len(times) - 1) / (times[-1] - times[0])
+    assert abs(achieved - rate) / rate <= 0.05, achieved
+    assert _busiest_second(times) <= rate
+
+
+def test_without_pacing_the_simulator_pushes_back(sim):
+    """The check above can fail: unpaced, two senders overrun the limit and Meta says 130429."""
+    sim.set_rate_limit(20)
+    errors: list = []
+
+    def burst(offset):
+        for index in range(30):
+            try:
+                _send(f"+49151{offset + index:08d}")
+            except CloudApiError as exc:
+                errors.append(exc.code)
+
+    threads = [threading.Thread(target=burst, args=(n * 10_000,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert 130429 in errors and sim.refused[130429] == errors.count(130429)
+
+
+def test_the_pair_rate_limit_spaces_messages_to_one_customer(sim, monkeypatch):
+    # As in production, the pacing's burst stays a little under Meta's (40 of 45): one here.
+    monkeypatch.setattr(pacing, "PAIR_BURST", 3)
+    monkeypatch.setattr(pacing, "PAIR_INTERVAL", 0.5)
+    sim.set_pair_rate_limit(0.5, burst=4)
+    line = pacing.Line(PHONE_NUMBER_ID, "4915100000001")
+    waits = [pacing.reserve(line) for _ in range(5)]
+    # A burst of three goes at the number's pace (80/s); then one per half second.
+    assert max(waits[:3]) < 0.05 and 0.4 < waits[3] < 0.6 and 0.9 < waits[4] < 1.1
+    pacing.reset(PHONE_NUMBER_ID)
+    sim.set_pair_rate_limit(0.5, burst=4)
+    for _ in range(6):
+        wait = pacing.reserve(line)
+        time.sleep(wait)
+        _send("+4915100000001")
+    assert sim.refused.get(131056, 0) == 0
+    with pytest.raises(CloudApiError) as refused:  # unpaced, the sixth of a burst is refused
+        for _ in range(6):
+            _send("+4915100000001")
+    assert refused.value.code == 131056
+
+
+def test_meta_saying_130429_slows_the_number(sim, settings):
+    settings.NUMBER_RATE_PER_SECOND = 100
+    line = pacing.Line(PHONE_NUMBER_ID)
+    spacing = 1 / (100 * pacing.HEADROOM)
+    first, second = pacing.reserve(line), pacing.reserve(line)
+    assert second - first == pytest.approx(spacing, rel=0.3)
+    assert pacing.refused(130429, line) == 1.0
+    third, fourth = pacing.reserve(line), pacing.reserve(line)
+    # Slots after the refusal are twice as far apart (the number's rate is halved for a while).
+    assert fourth - third == pytest.approx(2 * spacing, rel=0.3)
+
+
+def test_without_redis_nothing_is_paced(settings):
+    settings.REDIS_URL = ""
+    assert pacing.reserve(pacing.Line(PHONE_NUMBER_ID, "1")) == 0.0
