@@ -63,12 +63,13 @@ def _usage_add(usage: MonthlyUsage, *, amount: Decimal, currency: str, service: 
 
 
 @transaction.atomic
-def billing_record_for_message(*, message, now: datetime) -> BillingRecord | None:
+def billing_record_for_message(*, message, now: datetime, campaign_id: int | None = None) -> BillingRecord | None:
     """Price an outbound message as the sending path creates it (inside its transaction).
 
     Templates always get a record; a free-form message gets one when the rules in force at
     `now` price service messages (also inside the free tier, at 0, so the tier count and Meta's
     confirmation work). Raises BudgetExceeded when a hard-stop budget would be overshot.
+    `campaign_id`: the campaign that sends it, for the breakdowns (campaign sends pass it).
     """
     if message.direction != "out" or message.type in NOT_CHARGED_TYPES:
         return None
@@ -139,7 +140,7 @@ def billing_record_for_message(*, message, now: datetime) -> BillingRecord | Non
         currency=assessment.currency,
         template_name=message.template_name,
         template_language=message.template_language,
-        campaign_id=getattr(message, "campaign_id", None),
+        campaign_id=campaign_id if campaign_id is not None else getattr(message, "campaign_id", None),
         free_reason=free_reason,
         sent_at=now,
         flagged=unknown_category,

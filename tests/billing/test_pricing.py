@@ -199,3 +199,15 @@ def test_volume_tiers_price_each_message_by_its_position_in_the_month(number, ot
     assert q.amount == Decimal("0.04") and "Volume tier from message 5" in q.reason
     # Marketing has no tiers; a new month starts again at the list rate.
     assert send(conversations[0], now=utc(2026, 9, 1, 10), category="UTILITY")[1].amount == Decimal("0.0550")
+
+
+def test_a_campaign_send_keeps_its_campaign_id(number):
+    from django.db import transaction
+
+    from billing.services import billing_record_for_message
+    from tests.billing.conftest import outbound
+
+    with transaction.atomic():
+        message = outbound(conversation_for(number))
+        record = billing_record_for_message(message=message, now=utc(2026, 8, 3, 10), campaign_id=42)
+    assert record.campaign_id == 42
