@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Max
 
 from billing import rules
 from billing.models import BillingRecord, Budget, Rate, RateCard
@@ -170,8 +171,13 @@ def seed_billing(*, stdout, now: datetime) -> None:
                 Message.objects.filter(pk=message.pk).update(status=Message.Status.DELIVERED, delivered_at=at)
             day += timedelta(days=1)
         for conversation in conversations:
+            # Resolved notification threads, ordered in the inbox by their last notification.
             conversation.last_inbound_at = None
-            conversation.save(update_fields=["last_inbound_at"])
+            conversation.last_message_at = (
+                Message.objects.filter(conversation=conversation).aggregate(last=Max("sent_at"))["last"]
+                or conversation.last_message_at
+            )
+            conversation.save(update_fields=["last_inbound_at", "last_message_at"])
 
         # A budget near its warning this month on the first number, a standing one on the other.
         month = rules.month_of(now)

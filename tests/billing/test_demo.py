@@ -29,6 +29,9 @@ def test_seed_billing_makes_months_of_records_a_card_change_a_flag_and_a_budget_
     (near, standing) = budgets_for_month(month=parse_month("2026-11"))
     assert 0.6 < near.share < 0.8 and not near.warning
     assert Budget.objects.count() == 2
+    from conversations.models import Conversation
+
+    assert not Conversation.objects.filter(last_message_at__isnull=True).exists()
     seed_billing(stdout=out, now=now)
     assert BillingRecord.objects.count() == count
     for month in ("2026-08", "2026-09", "2026-10", "2026-11"):
