@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "inbox.middleware.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "inbox.middleware.DatabaseUnavailableMiddleware",
     "inbox.middleware.UserTimezoneMiddleware",
 ]
 

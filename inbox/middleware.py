@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
 
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.html import escape
+
+from inbox.api_errors import error_response
+
+logger = logging.getLogger(__name__)
 
 TZ_COOKIE = "tz"
 
@@ -51,3 +59,50 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
+
+
+# --- the database is down or restarting ----------------------------------------------------------
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(request) -> HttpResponse:
+    """503 with Retry-After: JSON in the API's error shape, a bare page elsewhere (the site's
+    templates would reach for the database again)."""
+    from django.utils.translation import gettext as _
+
+    message = _("The database cannot be reached right now; try again shortly.")
+    if request.path.startswith("/api/"):
+        response = error_response(request, 503, "unavailable", message)
+    else:
+        response = HttpResponse(
+            f"<!doctype html><meta charset=utf-8><title>503</title><h1>{escape(message)}</h1>", status=503
+        )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """While PostgreSQL is down or restarting, pages and the API answer 503, never a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            # The first database touch of a request (the session, then the user): done here, so
+            # a failure is answered here instead of in a later middleware.
+            user = getattr(request, "user", None)
+            if user is not None:
+                user.is_authenticated  # noqa: B018  (evaluates the lazy user)
+        except DATABASE_ERRORS as exc:
+            logger.warning("answered 503, database unavailable: %s", exc)
+            return database_unavailable(request)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_ERRORS):
+            logger.warning("answered 503, database unavailable: %s", exception)
+            return database_unavailable(request)
+        return None
