@@ -416,18 +416,15 @@ def message_status_apply(*, status: Any) -> Message | None:
         events.message_changed(message)
     if "status" in changed and message.status == Message.Status.FAILED:
         _after_failure(message, code=message.error_code, at=timestamp)
-    elif status.pricing is not None:
+    elif new != Message.Status.FAILED:
         from billing import services as billing
 
-        # Meta's own word on what the message cost: the first one sets the record, later ones
-        # confirm. The raw object is passed on whole, so fields we do not know are kept.
+        # Meta's own word on what the message cost: the first `pricing` sets the record, later
+        # ones confirm; a delivery without one still tells billing it was delivered. The raw
+        # object is passed on whole, so fields we do not know are kept.
         raw = (getattr(status, "raw", None) or {}).get("pricing")
-        billing.billing_status_apply(
-            message_id=message.pk,
-            status=new,
-            pricing=raw if isinstance(raw, dict) else status.pricing.model_dump(),
-            at=timestamp,
-        )
+        pricing = raw if isinstance(raw, dict) else (status.pricing.model_dump() if status.pricing else None)
+        billing.billing_status_apply(message_id=message.pk, status=new, pricing=pricing, at=timestamp)
     return message
 
 
@@ -557,15 +554,18 @@ def _wake_delivery(message_id: int) -> None:
 
 # A queued message this old was not taken by any worker (its publish was lost). Messages that
 # wait for a retry after a transient error were claimed recently and are left to their retry.
-QUEUED_UNCLAIMED_AFTER = timedelta(minutes=1)
 RETRY_WAIT_AT_MOST = timedelta(minutes=6)
 
 
 def messages_queued_unclaimed(*, now: datetime, limit: int = 500) -> list[int]:
-    """Ids of queued messages no worker is about to send (uses the msg_queued_idx index)."""
+    """Ids of queued messages no worker is about to send (uses the msg_queued_idx index).
+
+    "Unclaimed" means older than DELIVERY_SWEEP_AFTER_SECONDS (default 60) without a claim.
+    """
     now = _require_aware(now, "now")
+    unclaimed_after = timedelta(seconds=getattr(settings, "DELIVERY_SWEEP_AFTER_SECONDS", 60))
     return list(
-        Message.objects.filter(status=Message.Status.QUEUED, created_at__lt=now - QUEUED_UNCLAIMED_AFTER)
+        Message.objects.filter(status=Message.Status.QUEUED, created_at__lt=now - unclaimed_after)
         .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - RETRY_WAIT_AT_MOST))
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
