@@ -43,7 +43,9 @@ def environment() -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1",
         CELERY_TASK_ALWAYS_EAGER="false",
         LOG_LEVEL="WARNING",
-        SECURE_SSL_REDIRECT="false",  # plain http on 127.0.0.1
+        SECURE_SSL_REDIRECT="false",  # plain http on 127.0.0.1: no https-only cookies either
+        SESSION_COOKIE_SECURE="false",
+        CSRF_COOKIE_SECURE="false",
         STATIC_ROOT=str(ROOT / "staticfiles"),
     )
     return env

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 MESSAGE_NEW = "message.new"
 MESSAGE_UPDATED = "message.updated"
 CONVERSATION_UPDATED = "conversation.updated"
+USER_CHANGED = "user.changed"
 
 
 def _groups_for(conversation: Conversation) -> list[str]:
@@ -81,10 +83,14 @@ def _publish(items: list[tuple[str, tuple]]) -> None:
     for name, payload in items:
         by_group.setdefault(name, []).append(dict(payload))
 
+    # An assignee hears their thread through two groups (number and agent); the shared batch id
+    # lets their socket drop the second copy.
+    batch = uuid.uuid4().hex
+
     async def send_all() -> None:
         for name, payloads in by_group.items():
             try:
-                await layer.group_send(name, {"type": "inbox.events", "payloads": payloads})
+                await layer.group_send(name, {"type": "inbox.events", "batch": batch, "payloads": payloads})
             except Exception:  # a lost push only delays a browser until it re-fetches; never fail the write
                 log.exception("realtime push to %s failed", name)
 
@@ -104,6 +110,7 @@ def message_changed(message: Message, *, created: bool = False) -> None:
     payload = {
         "type": MESSAGE_NEW if created else MESSAGE_UPDATED,
         "conversation_id": conversation.pk,
+        "number_id": conversation.number_id,
         "message_id": message.pk,
     }
     _send_on_commit(_groups_for(conversation), payload)
@@ -115,4 +122,11 @@ def conversation_changed(conversation: Conversation, *, previous_assignee_id: in
     # The agent who just lost the thread must hear about it too, to drop it from "mine".
     if previous_assignee_id and previous_assignee_id != conversation.assignee_id:
         names.append(groups.agent(previous_assignee_id))
-    _send_on_commit(names, {"type": CONVERSATION_UPDATED, "conversation_id": conversation.pk})
+    _send_on_commit(
+        names, {"type": CONVERSATION_UPDATED, "conversation_id": conversation.pk, "number_id": conversation.number_id}
+    )
+
+
+def user_changed(user_id: int) -> None:
+    """The user's access changed (active, role, numbers): their open sockets read it again."""
+    _send_on_commit([groups.agent(user_id)], {"type": USER_CHANGED, "user_id": user_id})

@@ -15,6 +15,9 @@ class InboxConfig(AppConfig):
         # The groups come from a data migration; this keeps them in step with inbox/roles.py
         # afterwards, and recreates them after a flush (which empties every table).
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="inbox.sync_roles")
+        from inbox import access_changes
+
+        access_changes.connect()
 
 
 def _sync_roles(sender, using="default", **kwargs) -> None:

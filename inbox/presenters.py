@@ -30,8 +30,19 @@ def thread_context(request_user, conversation: Conversation, *, page=None, form=
         "snooze_choices": SNOOZE_CHOICES,
         "statuses": Conversation.Status,
         "quick_reactions": QUICK_REACTIONS,
-        "can_templates": request_user.has_perm("inbox.manage_templates"),
+        "can_templates": request_user is not None and request_user.has_perm("inbox.manage_templates"),
     } | _closed_window_picker(request_user, conversation, win)
+
+
+def message_context(conversation: Conversation) -> dict:
+    """What thread.html's message partials need, and nothing that depends on who looks at them
+    (live updates render a message once and share it between every viewer of the thread)."""
+    return {
+        "conversation": conversation,
+        "contact": conversation.contact,
+        "win": queries.window_state(conversation),
+        "quick_reactions": QUICK_REACTIONS,
+    }
 
 
 def _closed_window_picker(request_user, conversation: Conversation, win: dict) -> dict:

@@ -162,6 +162,11 @@ def conversation_row(user, pk: int) -> Conversation | None:
     return _with_list_details(conversations_for_user(user).filter(pk=pk)).first()
 
 
+def conversation_row_unchecked(pk: int) -> Conversation | None:
+    """One list row for live updates whose reader's access was already checked (inbox.live)."""
+    return _with_list_details(Conversation.objects.filter(pk=pk)).first()
+
+
 def numbers_of(user) -> list[BusinessNumber]:
     return list(numbers_for_user(user).order_by("name", "display_phone_number"))
 

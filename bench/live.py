@@ -1,0 +1,188 @@
+"""Live delivery: agents with /ws/inbox/ open while customers' messages arrive as webhooks.
+
+The production shape (uvicorn with 2 workers, the webhook processor, channels_redis) on a
+scratch database; --agents agents (all numbers) signed in with a websocket each; --rate signed
+text webhooks per second for --seconds, each from one of 300 customers. For every (message,
+agent) pair it measures the time from the webhook POST to that agent's socket receiving the
+message's bubble, and checks each pair arrives exactly once.
+
+Prints one JSON line per figure: p50/p95/max latency (ms), delivered share, duplicates.
+
+    python bench/live.py [--agents 25] [--rate 50] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+import websockets
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from ingest import sql, uvicorn, wait_for_port  # noqa: E402
+from webhook_intake import APP_SECRET, PHONE_NUMBER_ID, PYTHON, ROOT, environment, free_port, reset_database  # noqa: E402
+
+PASSWORD = "bench-live-password"
+TOKEN = re.compile(r"LIVE-(\d+)-")
+APPEND = 'hx-swap-oob="beforeend:#thread-'
+
+
+def create_agents(count: int) -> None:
+    code = (
+        "from inbox.services import user_create_or_update as u\n"
+        f"for i in range({count}): u(username=f'agent{{i}}', role='agent', password='{PASSWORD}', number_ids=[])\n"
+    )
+    subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=environment(), check=True)
+
+
+def session_cookie(base: str, username: str) -> str:
+    browser = requests.Session()
+    page = browser.get(f"{base}/login/", timeout=10).text
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    browser.post(
+        f"{base}/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": csrf},
+        headers={"Referer": f"{base}/login/"},
+        timeout=10,
+    )
+    return "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+
+
+def body_for(index: int) -> bytes:
+    wa_id = f"49152{index % 300:08d}"
+    envelope = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "290000000000001", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "49309999999", "phone_number_id": PHONE_NUMBER_ID},
+            "contacts": [{"profile": {"name": f"Kunde {index % 300}"}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": f"wamid.live{uuid.uuid4().hex}", "timestamp": str(int(time.time())),
+                          "type": "text", "text": {"body": f"LIVE-{index}- wo ist mein Paket?"}}],
+        }}]}],
+    }  # fmt: skip
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def emit(name: str, value, unit: str, **extra) -> None:
+    print(json.dumps({"scenario": "live", "figure": name, "value": value, "unit": unit, **extra}), flush=True)
+
+
+async def listen(url: str, cookie: str, origin: str, received: dict, ready: asyncio.Event, stop: asyncio.Event) -> None:
+    async with websockets.connect(url, additional_headers={"Cookie": cookie, "Origin": origin}, max_size=None) as ws:
+        ready.set()
+        while not stop.is_set():
+            try:
+                frame = await asyncio.wait_for(ws.recv(), timeout=0.5)
+            except TimeoutError:
+                continue
+            now = time.monotonic()
+            if APPEND not in frame:
+                continue
+            for index in {int(m) for m in TOKEN.findall(frame)}:
+                received.setdefault(index, []).append(now)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--agents", type=int, default=25)
+    parser.add_argument("--rate", type=float, default=50)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    reset_database()
+    create_agents(args.agents)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = uvicorn("config.asgi:application", port, args.workers)
+    processor = subprocess.Popen(
+        [PYTHON, "manage.py", "process_webhooks", "--poll", "0.2"], cwd=ROOT, env=environment()
+    )
+    posted: dict[int, float] = {}
+    try:
+        wait_for_port(port)
+        cookies = [session_cookie(base, f"agent{i}") for i in range(args.agents)]
+        received: list[dict[int, list[float]]] = [{} for _ in range(args.agents)]
+
+        async def run() -> None:
+            stop = asyncio.Event()
+            readies = [asyncio.Event() for _ in range(args.agents)]
+            listeners = [
+                asyncio.create_task(
+                    listen(f"ws://127.0.0.1:{port}/ws/inbox/", cookie, base, received[i], readies[i], stop)
+                )
+                for i, cookie in enumerate(cookies)
+            ]
+            await asyncio.gather(*(ready.wait() for ready in readies))
+            sender = threading.Thread(target=send, args=(args, base, posted))
+            sender.start()
+            while sender.is_alive():
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(5)  # the tail of the last second
+            stop.set()
+            await asyncio.gather(*listeners)
+
+        asyncio.run(run())
+    finally:
+        processor.terminate()
+        server.terminate()
+        processor.wait(timeout=30)
+        server.wait(timeout=30)
+
+    latencies, missing, duplicates = [], 0, 0
+    for index, at in posted.items():
+        for agent in received:
+            times = agent.get(index)
+            if not times:
+                missing += 1
+                continue
+            duplicates += len(times) - 1
+            latencies.append((times[0] - at) * 1000)
+    pairs = len(posted) * args.agents
+    latencies.sort()
+    emit("messages", len(posted), "messages", agents=args.agents, rate=args.rate)
+    if latencies:
+        emit("latency_p50", round(statistics.median(latencies), 1), "ms")
+        emit("latency_p95", round(latencies[int(len(latencies) * 0.95) - 1], 1), "ms")
+        emit("latency_max", round(latencies[-1], 1), "ms")
+    emit("delivered_share", round((pairs - missing) / pairs, 4) if pairs else 0, "pairs")
+    emit("duplicates", duplicates, "pairs")
+    emit("stored", int(sql("SELECT count(*) FROM conversations_message")), "messages")
+
+
+def send(args, base: str, posted: dict[int, float]) -> None:
+    session = requests.Session()
+    interval = 1 / args.rate
+    start = time.monotonic()
+    for index in range(int(args.rate * args.seconds)):
+        target = start + index * interval
+        delay = target - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        body = body_for(index)
+        signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        posted[index] = time.monotonic()
+        session.post(
+            f"{base}/webhooks/whatsapp/",
+            data=body,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+            timeout=10,
+        )
+
+
+if __name__ == "__main__":
+    main()
