@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "inbox.middleware.DatabaseUnavailableMiddleware",
     "inbox.middleware.UserTimezoneMiddleware",
+    "inbox.middleware.ErrorPagesInRequestThreadMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

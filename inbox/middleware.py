@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import zoneinfo
 
+from django.core.exceptions import PermissionDenied
+from django.core.handlers.exception import response_for_exception
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -106,3 +109,37 @@ class DatabaseUnavailableMiddleware:
             logger.warning("answered 503, database unavailable: %s", exception)
             return database_unavailable(request)
         return None
+
+
+class ErrorPagesInRequestThreadMiddleware:
+    """Render 403 and 404 pages in the request's own thread.
+
+    Left to Django's exception handling, they render in a worker thread of their own under
+    ASGI, whose navigation (inbox.context_processors) needs a second pooled connection while the
+    request still holds its first: while the pool is short (PostgreSQL just came back) such a
+    page waited for the pool and failed with a 500. Innermost in MIDDLEWARE: a URL that matches
+    nothing is answered here (CommonMiddleware still adds the slash), a view's 403 or 404 in
+    process_exception.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
+        except Resolver404 as exc:
+            return self._error_page(request, exc)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, (PermissionDenied, Http404)):
+            return self._error_page(request, exception)
+        return None
+
+    def _error_page(self, request, exception):
+        try:
+            return response_for_exception(request, exception)
+        except DATABASE_ERRORS as exc:
+            logger.warning("answered 503, database unavailable: %s", exc)
+            return database_unavailable(request)

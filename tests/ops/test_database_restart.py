@@ -19,6 +19,7 @@ from whatsapp.signature import sign
 
 PASSWORD = "correct-horse-battery"
 POOL_SIZE = 3
+APP_SECRET = "restart-test-app-secret"
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +27,25 @@ def stack(tmp_path_factory):
     postgres = PrivatePostgres().init()
     web = None
     try:
+        # Production settings (error pages render as in production), on plain http.
         environ = inbox_environment(
             postgres.url,
-            DEBUG="true",
+            DEBUG="false",
+            SECRET_KEY="restart-test-" + "k" * 50,
+            ALLOWED_HOSTS="127.0.0.1",
+            WHATSAPP_APP_SECRET=APP_SECRET,
+            WHATSAPP_VERIFY_TOKEN="restart-test",
+            WHATSAPP_ACCESS_TOKEN="restart-test",
+            SECURE_SSL_REDIRECT="false",
+            SESSION_COOKIE_SECURE="false",
+            CSRF_COOKIE_SECURE="false",
+            STATIC_ROOT=str(tmp_path_factory.mktemp("static")),
             DATABASE_POOL_MAX_SIZE=str(POOL_SIZE),
             # psycopg_pool waits 1 s, then 2 s, ... between dead connections it checks: room for two.
             DATABASE_POOL_TIMEOUT="5",
             CELERY_TASK_ALWAYS_EAGER="true",
         )
+        manage(environ, "collectstatic", "--noinput")
         manage(environ, "migrate", "--noinput")
         manage(environ, "add_number", "106540352242922", "+49 30 1234567", "--waba-id", "102290129340398")
         manage(environ, "add_user", "alice", "--role", "agent", "--password", PASSWORD)
@@ -62,20 +74,22 @@ def signed_in(web: WebProcess) -> requests.Session:
 
 
 def answers(web: WebProcess, browser: requests.Session, token: str) -> list[tuple[str, int]]:
-    """One round of what agents and systems do: a forbidden page, a page, the API."""
+    """One round of what agents and systems do: error pages, a page, the API."""
     api = {"Authorization": f"Bearer {token}"}
     return [
+        # No URL matches: the page renders in Django's exception-handling thread.
+        ("404 page", browser.get(f"{web.url}/no-such-page/", timeout=15).status_code),
         ("403 page", browser.get(f"{web.url}/billing/", timeout=15).status_code),
         ("inbox page", browser.get(f"{web.url}/inbox/", timeout=15).status_code),
         ("api list", requests.get(f"{web.url}/api/v1/conversations", headers=api, timeout=15).status_code),
     ]
 
 
-EXPECTED = [("403 page", 403), ("inbox page", 200), ("api list", 200)]
+EXPECTED = [("404 page", 404), ("403 page", 403), ("inbox page", 200), ("api list", 200)]
 
 
 def post_webhook(web: WebProcess) -> int:
-    """A customer's message, signed as Meta signs it (the development secret of the process)."""
+    """A customer's message, signed as Meta signs it."""
     message = {"from": "4915112345678", "id": "wamid.restart.1", "timestamp": "1790417200", "type": "text"}
     value = {
         "messaging_product": "whatsapp",
@@ -88,7 +102,7 @@ def post_webhook(web: WebProcess) -> int:
         "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}],
     }
     body = json.dumps(envelope).encode()
-    headers = {"X-Hub-Signature-256": sign(body, "dev-app-secret"), "Content-Type": "application/json"}
+    headers = {"X-Hub-Signature-256": sign(body, APP_SECRET), "Content-Type": "application/json"}
     return requests.post(f"{web.url}/webhooks/whatsapp/", data=body, headers=headers, timeout=20).status_code
 
 
