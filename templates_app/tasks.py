@@ -28,14 +28,8 @@ def _submit(client, template: Template, version: TemplateVersion) -> dict:
     body = services.meta_json(template=template, version=version)
     if template.meta_template_id:
         # An edit of a template Meta already has: POST /{template_id} with the new content.
-        # (The client has no named method for it yet; the Graph path is all it takes.)
-        edit = getattr(client, "template_edit", None)
         payload = {"category": body["category"], "components": body["components"]}
-        if edit is not None:
-            answer = edit(template_id=template.meta_template_id, template=payload)
-        else:
-            answer = client._request("POST", template.meta_template_id, json=payload)
-        answer = answer if isinstance(answer, dict) else {}
+        answer = client.template_edit(template_id=template.meta_template_id, template=payload)
         return {"id": template.meta_template_id, "status": answer.get("status") or "PENDING", **answer}
     return client.template_create(waba_id=template.waba_id, template=body)
 

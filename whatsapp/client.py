@@ -154,6 +154,11 @@ class CloudApiClient:
             params = {**params, "after": after}
         return templates
 
+    def template_edit(self, *, template_id: str, template: dict[str, Any]) -> dict[str, Any]:
+        """Change a template Meta already has (`POST /{template_id}` with category and components)."""
+        data = self._request("POST", template_id, json=template)
+        return data if isinstance(data, dict) else {}
+
     def template_delete(self, *, waba_id: str, name: str) -> None:
         self._request("DELETE", f"{waba_id}/message_templates", params={"name": name})
 
