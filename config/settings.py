@@ -145,6 +145,9 @@ CELERY_BEAT_SCHEDULE["conversations-purge-early-statuses"] = {
     "task": "conversations.tasks.early_statuses_purge",
     "schedule": 3600.0,
 }
+# Running campaigns whose sender task was lost are woken; recipients follow their messages' statuses.
+CELERY_BEAT_SCHEDULE["campaigns-resume"] = {"task": "campaigns.tasks.campaigns_resume_running", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["campaigns-sync"] = {"task": "campaigns.tasks.campaigns_sync", "schedule": 10.0}
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
