@@ -39,6 +39,7 @@ class Contact(models.Model):
 
     class OptOutSource(models.TextChoices):
         KEYWORD = "keyword", _("customer wrote a stop keyword")
+        BUTTON = "button", _("customer tapped a stop button")
         PREFERENCES = "preferences", _("customer stopped marketing in WhatsApp")
         META_ERROR = "meta_error", _("Meta refused marketing (131050)")
         AGENT = "agent", _("set by an agent")

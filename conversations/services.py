@@ -344,7 +344,8 @@ def inbound_message_receive(*, number: BusinessNumber, message: Any, profile: An
     conversation.save(update_fields=changed)
 
     if _message_asks_opt_out(message):
-        contact_opt_out(contact=contact, source=Contact.OptOutSource.KEYWORD, at=timestamp)
+        source = Contact.OptOutSource.KEYWORD if message.type == "text" else Contact.OptOutSource.BUTTON
+        contact_opt_out(contact=contact, source=source, at=timestamp)
 
     events.message_changed(stored, created=True)
     events.conversation_changed(conversation)
