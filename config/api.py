@@ -209,3 +209,7 @@ api.add_router("", billing_router)
 from notifications.api import router as notifications_router  # noqa: E402
 
 api.add_router("", notifications_router)
+
+from notifications.callbacks_api import router as callbacks_router  # noqa: E402
+
+api.add_router("", callbacks_router)

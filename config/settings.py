@@ -148,6 +148,8 @@ CELERY_BEAT_SCHEDULE["conversations-purge-early-statuses"] = {
 # Running campaigns whose sender task was lost are woken; recipients follow their messages' statuses.
 CELERY_BEAT_SCHEDULE["campaigns-resume"] = {"task": "campaigns.tasks.campaigns_resume_running", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["campaigns-sync"] = {"task": "campaigns.tasks.campaigns_sync", "schedule": 10.0}
+# Callback deliveries whose retry publish was lost are tried when due (queue "callbacks").
+CELERY_BEAT_SCHEDULE["notifications-callbacks-due"] = {"task": "notifications.tasks.callbacks_due", "schedule": 60.0}
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
