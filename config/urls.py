@@ -18,6 +18,7 @@ urlpatterns = [
     path("inbox/", include("inbox.urls")),
     path("templates/", include("templates_app.urls")),
     path("billing/", include("billing.urls")),
+    path("campaigns/", include("campaigns.urls")),
     path("webhooks/", include("webhooks.urls")),
 ]
 
