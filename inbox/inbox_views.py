@@ -53,6 +53,7 @@ def _list_context(request: HttpRequest, *, current: Conversation | None = None) 
         ),
         "status_choices": [("all", _("All")), *Conversation.Status.choices],
         "current_id": current.pk if current else None,
+        "canned_answers": queries.canned_answers(),
     }
 
 
@@ -83,7 +84,7 @@ def _window_closed_text(expired_at: datetime | None) -> str:
     if expired_at is None:
         return _("The customer has not written to this number yet. Only approved templates can be sent.")
     return _("The customer's 24-hour window closed at %(time)s. Only approved templates can be sent now.") % {
-        "time": date_format(timezone.localtime(expired_at), "j M Y, H:i")
+        "time": date_format(timezone.localtime(expired_at), "DATETIME_FORMAT")
     }
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from conversations import window
-from conversations.models import BusinessNumber, Conversation, Label, Message
+from conversations.models import BusinessNumber, CannedResponse, Conversation, Label, Message
 from conversations.selectors import conversations_for_user, numbers_for_user
 from inbox.params import positive_int
 
@@ -28,7 +28,10 @@ THREAD_PAGE_SIZE = 50
 
 STATUSES = [choice for choice, _label in Conversation.Status.choices]
 WHO = ("all", "mine", "unassigned")
-WINDOWS = ("open", "closed")
+WINDOWS = ("open", "closed", "closing")
+SORTS = ("", "closing")
+# "Closing within the hour": the last inbound message is older than this, the window still open.
+CLOSING_SOON = timedelta(hours=1)
 
 
 # --- cursors -------------------------------------------------------------------------------------
@@ -66,6 +69,8 @@ class ListFilters:
     window: str = ""
     number: int | None = None
     q: str = ""
+    # "" = latest activity first; "closing" = open windows, the one closing soonest first.
+    sort: str = ""
 
     @classmethod
     def from_query(cls, data) -> ListFilters:
@@ -78,13 +83,21 @@ class ListFilters:
             window=data.get("window", "") if data.get("window") in WINDOWS else "",
             number=positive_int(number),
             q=data.get("q", "").strip()[:200],
+            sort=data.get("sort", "") if data.get("sort") in SORTS else "",
         )
 
     def as_query(self, **changes) -> dict[str, str]:
         """The filters as GET parameters, without the defaults, for links and the live list."""
-        values = {"status": self.status, "who": self.who, "window": self.window, "number": self.number, "q": self.q}
+        values = {
+            "status": self.status,
+            "who": self.who,
+            "window": self.window,
+            "number": self.number,
+            "q": self.q,
+            "sort": self.sort,
+        }
         values.update(changes)
-        defaults = {"status": "open", "who": "all", "window": "", "number": None, "q": ""}
+        defaults = {"status": "open", "who": "all", "window": "", "number": None, "q": "", "sort": ""}
         return {k: str(v) for k, v in values.items() if v != defaults[k] and v is not None}
 
 
@@ -131,16 +144,23 @@ def conversation_list(
     user, filters: ListFilters, *, cursor: str | None = None, limit: int = PAGE_SIZE, now: datetime | None = None
 ) -> ListPage:
     now = now or timezone.now()
+    closes_soonest = filters.sort == "closing"
+    # Both "closing within the hour" and "closes soonest" only make sense for open windows.
+    window_filter = "open" if filters.window == "closing" or closes_soonest else filters.window
     qs = conversations_for_user(
         user,
         status=None if filters.status == "all" else filters.status,
         assignee={"mine": "me", "unassigned": "none"}.get(filters.who),
-        window=filters.window or None,
+        window=window_filter or None,
         number=filters.number,
         now=now,
     )
+    if filters.window == "closing":
+        qs = qs.filter(last_inbound_at__lte=now - window.WINDOW + CLOSING_SOON)
     if filters.q:
         qs = qs.filter(_search_filter(user, filters.q))
+    if closes_soonest:
+        return _closing_soonest_page(qs, cursor, limit)
     position = cursor_decode(cursor)
     if position is not None:
         at, pk = position
@@ -154,6 +174,24 @@ def conversation_list(
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = cursor_encode(rows[-1].last_message_at, rows[-1].pk)
+    return ListPage(conversations=rows, next_cursor=next_cursor)
+
+
+def _closing_soonest_page(qs: QuerySet[Conversation], cursor: str | None, limit: int) -> ListPage:
+    """Open windows by expiry, soonest first: the oldest last inbound message first.
+
+    The cursor is the (last_inbound_at, id) of the last row shown; every row here has a
+    last_inbound_at (the window is open), so the keyset needs no NULL case.
+    """
+    position = cursor_decode(cursor)
+    if position is not None and position[0] is not None:
+        at, pk = position
+        qs = qs.filter(Q(last_inbound_at__gt=at) | Q(last_inbound_at=at, pk__gt=pk))
+    rows = list(_with_list_details(qs).order_by("last_inbound_at", "id")[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = cursor_encode(rows[-1].last_inbound_at, rows[-1].pk)
     return ListPage(conversations=rows, next_cursor=next_cursor)
 
 
@@ -287,3 +325,8 @@ def window_state(conversation: Conversation, now: datetime | None = None) -> dic
         "ending_soon": is_open and left < timedelta(hours=1),
         "never": conversation.last_inbound_at is None,
     }
+
+
+def canned_answers() -> list[dict]:
+    """The saved answers for the composer's "/" picker: shortcut and text."""
+    return list(CannedResponse.objects.order_by("shortcut").values("shortcut", "text"))

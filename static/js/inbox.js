@@ -137,3 +137,315 @@
     }
   });
 })();
+
+// --- The desk: live window, unread title, new-messages marker, saved answers, keyboard ------------
+(function () {
+  "use strict";
+
+  var inbox = function () { return document.getElementById("inbox"); };
+  function text(name, fallback) {
+    var el = inbox();
+    return (el && el.dataset[name]) || fallback;
+  }
+
+  // Live events name their target; a thread that is not open here has no target. Drop those
+  // fragments before htmx looks for them (it would log htmx:oobErrorNoTarget for each).
+  htmx.defineExtension("inbox-live", {
+    transformResponse: function (response) {
+      var holder = document.createElement("template");
+      holder.innerHTML = response;
+      Array.prototype.slice.call(holder.content.children).forEach(function (child) {
+        var how = child.getAttribute("hx-swap-oob");
+        if (!how) return;
+        var colon = how.indexOf(":");
+        var selector = colon >= 0 ? how.slice(colon + 1) : child.id ? "#" + CSS.escape(child.id) : "";
+        if (selector && !document.querySelector(selector)) child.remove();
+      });
+      return holder.innerHTML;
+    },
+  });
+
+  // --- menus: one open at a time, closed by a click elsewhere or Escape ---------------------------
+  function openMenus() {
+    return document.querySelectorAll("details.snooze[open], details.menu[open]");
+  }
+  document.addEventListener("click", function (event) {
+    openMenus().forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var menus = openMenus();
+    if (menus.length) {
+      menus.forEach(function (menu) {
+        menu.removeAttribute("open");
+        var summary = menu.querySelector("summary");
+        if (summary && menu.contains(document.activeElement)) summary.focus();
+      });
+      event.preventDefault();
+    }
+    closePicker();
+  });
+
+  // --- the service window, live -------------------------------------------------------------------
+  function windowText(ms) {
+    var minutes = Math.max(0, Math.floor(ms / 60000));
+    return text("textWindowOpen", "window open · {h} h {m} min left")
+      .replace("{h}", String(Math.floor(minutes / 60)))
+      .replace("{m}", String(minutes % 60));
+  }
+
+  function tickWindows() {
+    var now = Date.now();
+    document.querySelectorAll(".badge.window-open[data-expires]").forEach(function (badge) {
+      var left = Date.parse(badge.dataset.expires) - now;
+      if (left > 0) {
+        badge.textContent = windowText(left);
+        badge.classList.toggle("ending", left < 3600000);
+        return;
+      }
+      badge.className = "badge window-closed";
+      badge.removeAttribute("data-expires");
+      badge.textContent = text("textWindowClosed", "window closed");
+      var row = badge.closest(".conv-row");
+      if (row) row.dataset.window = "closed";
+    });
+    document.querySelectorAll(".composer[data-expires]").forEach(function (composer) {
+      if (Date.parse(composer.dataset.expires) > now) return;
+      composer.removeAttribute("data-expires");
+      // The window closed while the thread was open: the server's composer for a closed window
+      // (the template picker) takes its place; what was typed is kept by the oob handler's rule.
+      htmx.ajax("GET", composer.dataset.composerUrl, { target: "#" + composer.id, swap: "outerHTML" });
+    });
+  }
+  setInterval(tickWindows, 15000);
+  document.addEventListener("DOMContentLoaded", tickWindows);
+  document.addEventListener("htmx:afterSettle", tickWindows);
+
+  // --- unread conversations in the tab's title ----------------------------------------------------
+  var baseTitle = null;
+  function updateTitle() {
+    if (!inbox()) return;
+    var title = document.title.replace(/^\(\d+\) /, "");
+    if (baseTitle === null || title !== baseTitle) baseTitle = title;
+    var unread = document.querySelectorAll("#conversation-rows > .conv-row.unread").length;
+    var wanted = unread ? "(" + unread + ") " + baseTitle : baseTitle;
+    if (document.title !== wanted) document.title = wanted;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    updateTitle();
+    var root = inbox();
+    if (root) {
+      new MutationObserver(updateTitle).observe(root, {
+        subtree: true, childList: true, attributes: true, attributeFilter: ["class"],
+      });
+    }
+  });
+  document.addEventListener("htmx:afterSettle", updateTitle);
+
+  // --- "new messages" marker, and the agent's own message scrolled into view ------------------------
+  function scroller() {
+    return document.querySelector("#thread-pane .thread-scroll");
+  }
+  function atBottom(box) {
+    // The list is column-reverse: scrollTop 0 is the newest message, scrolling up goes negative.
+    return Math.abs(box.scrollTop) < 60;
+  }
+  function toBottom() {
+    var box = scroller();
+    if (box) box.scrollTop = 0;
+    hideMarker();
+  }
+  function hideMarker() {
+    var marker = document.getElementById("new-messages");
+    if (marker) marker.hidden = true;
+  }
+  function showMarker() {
+    var pane = document.getElementById("thread-pane");
+    if (!pane) return;
+    var marker = document.getElementById("new-messages");
+    if (!marker) {
+      marker = document.createElement("button");
+      marker.type = "button";
+      marker.id = "new-messages";
+      marker.className = "new-messages";
+      marker.textContent = text("textNewMessages", "New messages ↓");
+      marker.addEventListener("click", toBottom);
+      var composer = pane.querySelector(".composer");
+      pane.insertBefore(marker, composer);
+    }
+    marker.hidden = false;
+  }
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.classList || !target.classList.contains("message-list")) return;
+    var box = scroller();
+    if (box && !atBottom(box)) showMarker();
+  });
+  document.addEventListener("scroll", function (event) {
+    if (event.target === scroller() && atBottom(event.target)) hideMarker();
+  }, true);
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    if (event.detail.successful && elt && elt.closest && elt.closest(".composer")) {
+      setTimeout(toBottom, 0);
+    }
+  });
+
+  // --- saved answers: "/" at the start of a reply ---------------------------------------------------
+  var answers = null;
+  function savedAnswers() {
+    if (answers === null) {
+      var data = document.getElementById("canned-answers");
+      try {
+        answers = data ? JSON.parse(data.textContent) : [];
+      } catch (e) {
+        answers = [];
+      }
+    }
+    return answers;
+  }
+  var picker = null; // {box, list, textarea, matches, active}
+
+  function closePicker() {
+    if (!picker) return;
+    picker.box.remove();
+    picker.textarea.removeAttribute("aria-activedescendant");
+    picker.textarea.setAttribute("aria-expanded", "false");
+    picker = null;
+  }
+
+  function pickerQuery(textarea) {
+    var match = /^\/(\S*)$/.exec(textarea.value.slice(0, textarea.selectionStart));
+    return match ? match[1].toLowerCase() : null;
+  }
+
+  function renderPicker(textarea, query) {
+    var matches = savedAnswers().filter(function (a) {
+      return a.shortcut.toLowerCase().indexOf(query) === 0 || a.text.toLowerCase().indexOf(query) >= 0;
+    });
+    if (!picker || picker.textarea !== textarea) {
+      closePicker();
+      var box = document.createElement("div");
+      box.className = "canned-picker";
+      var list = document.createElement("ul");
+      list.id = "canned-list";
+      list.setAttribute("role", "listbox");
+      list.setAttribute("aria-label", text("textSavedAnswers", "Saved answers"));
+      box.appendChild(list);
+      textarea.parentNode.insertBefore(box, textarea);
+      textarea.setAttribute("aria-controls", "canned-list");
+      textarea.setAttribute("aria-expanded", "true");
+      picker = { box: box, list: list, textarea: textarea, matches: [], active: 0 };
+    }
+    picker.matches = matches;
+    picker.active = Math.min(picker.active, Math.max(0, matches.length - 1));
+    picker.list.innerHTML = "";
+    if (!matches.length) {
+      var none = document.createElement("li");
+      none.className = "muted";
+      none.textContent = text("textNoAnswers", "No saved answer matches.");
+      picker.list.appendChild(none);
+    }
+    matches.forEach(function (answer, i) {
+      var item = document.createElement("li");
+      item.id = "canned-" + i;
+      item.setAttribute("role", "option");
+      item.setAttribute("aria-selected", i === picker.active ? "true" : "false");
+      var name = document.createElement("strong");
+      name.textContent = "/" + answer.shortcut;
+      var preview = document.createElement("span");
+      preview.className = "preview";
+      preview.textContent = answer.text;
+      item.appendChild(name);
+      item.appendChild(preview);
+      item.addEventListener("mousedown", function (event) {
+        event.preventDefault(); // keep the focus in the textarea
+        choose(i);
+      });
+      picker.list.appendChild(item);
+    });
+    if (matches.length) textarea.setAttribute("aria-activedescendant", "canned-" + picker.active);
+  }
+
+  function choose(i) {
+    if (!picker || !picker.matches[i]) return;
+    var textarea = picker.textarea;
+    var rest = textarea.value.slice(textarea.selectionStart);
+    textarea.value = picker.matches[i].text + rest;
+    var caret = picker.matches[i].text.length;
+    closePicker();
+    textarea.focus();
+    textarea.setSelectionRange(caret, caret);
+  }
+
+  function moveActive(step) {
+    if (!picker || !picker.matches.length) return;
+    picker.active = (picker.active + step + picker.matches.length) % picker.matches.length;
+    picker.list.querySelectorAll("[role=option]").forEach(function (item, i) {
+      item.setAttribute("aria-selected", i === picker.active ? "true" : "false");
+      if (i === picker.active) item.scrollIntoView({ block: "nearest" });
+    });
+    picker.textarea.setAttribute("aria-activedescendant", "canned-" + picker.active);
+  }
+
+  document.addEventListener("input", function (event) {
+    var textarea = event.target;
+    if (!textarea.matches || !textarea.matches(".reply-form textarea[name=text]")) return;
+    var query = pickerQuery(textarea);
+    if (query === null) closePicker();
+    else renderPicker(textarea, query);
+  });
+  document.addEventListener("focusout", function (event) {
+    if (picker && event.target === picker.textarea) setTimeout(closePicker, 150);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (!picker || event.target !== picker.textarea) return;
+    if (event.key === "ArrowDown") moveActive(1);
+    else if (event.key === "ArrowUp") moveActive(-1);
+    else if ((event.key === "Enter" && !event.ctrlKey && !event.metaKey) || event.key === "Tab") {
+      if (!picker.matches.length) return;
+      choose(picker.active);
+    } else return;
+    event.preventDefault();
+    event.stopPropagation();
+  }, true);
+
+  // --- keyboard shortcuts ---------------------------------------------------------------------------
+  function typing(target) {
+    return target.closest && target.closest("input, textarea, select, [contenteditable]");
+  }
+  function openRow(step) {
+    var rows = Array.prototype.slice.call(document.querySelectorAll("#conversation-rows > .conv-row"));
+    if (!rows.length) return;
+    var current = document.querySelector("#conversation-rows > .conv-row.current");
+    var at = rows.indexOf(current);
+    var next = rows[at < 0 ? 0 : Math.min(rows.length - 1, Math.max(0, at + step))];
+    var link = next.querySelector("a");
+    link.click();
+    link.focus();
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (typing(event.target) || !inbox()) return;
+    var dialog = document.getElementById("shortcuts");
+    if (dialog && dialog.open) return;
+    var inList = event.target.closest && event.target.closest("#conversation-rows");
+    var key = event.key;
+    if (key === "j" || (key === "ArrowDown" && inList)) openRow(1);
+    else if (key === "k" || (key === "ArrowUp" && inList)) openRow(-1);
+    else if (key === "r") {
+      var box = document.querySelector("#thread-pane .reply-form textarea[name=text]");
+      if (!box) return;
+      box.focus();
+    } else if (key === "e") {
+      var resolve = document.querySelector("#thread-pane .status-actions button[value=resolved]");
+      if (!resolve) return;
+      resolve.click();
+    } else if (key === "?") {
+      if (dialog) dialog.showModal();
+    } else return;
+    event.preventDefault();
+  });
+})();

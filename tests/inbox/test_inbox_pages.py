@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from conversations import services
 from conversations.models import Conversation, Message
@@ -67,7 +68,7 @@ def test_the_list_shows_times_in_the_viewers_zone(client, agent, number):
     client.cookies["tz"] = "Asia/Kolkata"
     html = client.get("/inbox/").content.decode()
     local = timezone.localtime(conversation.last_message_at, zoneinfo.ZoneInfo("Asia/Kolkata"))
-    title = local.strftime("%-d %b %Y, %H:%M")
+    title = date_format(local, "DATETIME_FORMAT")
     assert f'<time datetime="{local.isoformat()}" title="{title}">{local:%H:%M}</time>' in html
 
 
@@ -145,8 +146,8 @@ def test_the_list_page_runs_a_fixed_number_of_queries(client, agent, teammate, n
 
 
 # session, user, profile (time zone), user and group permissions, groups (role), the rows
-# (with the last message as subqueries), their labels, the numbers for the filter.
-QUERIES_ON_THE_LIST_PAGE = 9
+# (with the last message as subqueries), their labels, the numbers for the filter, the saved answers.
+QUERIES_ON_THE_LIST_PAGE = 10
 
 
 # --- access --------------------------------------------------------------------------------------
@@ -251,7 +252,7 @@ def test_the_closed_window_replaces_the_text_box_with_an_explanation(client, age
     conversation = chat(number, hours_ago=30)
     client.force_login(agent)
     berlin = zoneinfo.ZoneInfo("Europe/Berlin")
-    expected = timezone.localtime(conversation.window_expires_at(), berlin).strftime("%-d %b %Y, %H:%M")
+    expected = date_format(timezone.localtime(conversation.window_expires_at(), berlin), "DATETIME_FORMAT")
     client.cookies["tz"] = "Europe/Berlin"
     html = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
     assert f"The customer's 24-hour window closed at {expected}. Only approved templates can be sent now." in html
