@@ -287,8 +287,11 @@
     if (event.target === scroller() && atBottom(event.target)) hideMarker();
   }, true);
   document.addEventListener("htmx:afterRequest", function (event) {
-    var elt = event.detail.elt;
-    if (event.detail.successful && elt && elt.closest && elt.closest(".composer")) {
+    // The form was replaced by the answer's composer: the event is re-sent from a parent, so
+    // ask the request which element sent it.
+    var config = event.detail.requestConfig;
+    var elt = config && config.elt;
+    if (event.detail.successful && elt && elt.classList && elt.classList.contains("reply-form")) {
       setTimeout(toBottom, 0);
     }
   });

@@ -1,0 +1,194 @@
+"""The agent's desk in a real Chromium: the live window, unread title, marker, saved answers, keyboard, phones."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from conversations.models import CannedResponse, Conversation
+from tests.conftest import PASSWORD
+from tests.e2e.test_inbox_live import customer_writes, fake_client  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.e2e
+
+
+def sign_in(page, base: str, user) -> None:
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+    page.goto(f"{base}/inbox/")
+
+
+def in_worker(fn):
+    """Run service calls whose on-commit live push needs a thread without Playwright's loop."""
+    result = {}
+
+    def run():
+        try:
+            result["value"] = fn()
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=30)
+    return result.get("value")
+
+
+def test_the_window_closes_live_and_the_composer_becomes_the_template_picker(live_asgi, page, agent, number):
+    # The customer wrote 24 hours minus a few seconds ago: the window ends while the page is open.
+    conversation = customer_writes(number, "Noch da?", hours_ago=24 - 4 / 3600).conversation
+    conversation.refresh_from_db()
+    expires = conversation.window_expires_at()
+    page.clock.install()
+    sign_in(page, live_asgi, agent)
+    page.goto(f"{live_asgi}/inbox/c/{conversation.pk}/")
+    composer = page.locator(f"#thread-{conversation.pk}-composer")
+    expect(composer.locator("textarea[name=text]")).to_be_visible()
+    expect(page.locator(f"#thread-{conversation.pk}-header .badge.window-open")).to_contain_text("0 h 0 min left")
+
+    while timezone.now() <= expires + timedelta(milliseconds=300):  # the server's clock must pass it too
+        time.sleep(0.1)
+    page.clock.fast_forward(20_000)  # the page's countdown ticks every 15 s
+
+    expect(composer.locator(".template-picker, .window-closed-note").first).to_be_visible()
+    expect(composer.locator(".reply-form")).to_have_count(0)
+    expect(page.locator(f"#thread-{conversation.pk}-header .badge.window-closed")).to_have_count(1)
+    expect(page.locator(f"#conv-row-{conversation.pk}")).to_have_attribute("data-window", "closed")
+    expect(page.locator(f"#msg-{conversation.messages.first().pk} .msg-actions a", has_text="Reply")).to_have_count(0)
+
+
+def test_the_tab_title_counts_unread_conversations_and_a_marker_shows_new_messages(live_asgi, page, agent, number):
+    page.set_viewport_size({"width": 1280, "height": 520})
+    first = customer_writes(number, "Erste Frage", wa_id="4915100000001", name="Eva").conversation
+    for i in range(12):
+        customer_writes(number, f"Zeile {i}\n" * 3, wa_id="4915100000001", name="Eva")
+    sign_in(page, live_asgi, agent)
+    expect(page).to_have_title("(1) Inbox")
+    page.click(f"#conv-row-{first.pk} a")
+    expect(page.locator(f"#thread-{first.pk}-messages")).to_contain_text("Zeile 11")
+    expect(page).to_have_title("Inbox")  # read by opening it
+
+    customer_writes(number, "Hallo?", wa_id="4915100000002", name="Otto")
+    expect(page).to_have_title("(1) Inbox")
+
+    page.locator("#thread-pane .thread-scroll").evaluate("box => { box.scrollTop = -2000; }")
+    marker = page.locator("#new-messages")
+    customer_writes(number, "Ist jemand da?", wa_id="4915100000001", name="Eva")
+    expect(marker).to_be_visible()
+    marker.click()
+    expect(marker).to_be_hidden()
+    expect(page.locator(f"#thread-{first.pk}-messages .msg-in").last).to_be_in_viewport()
+
+
+def test_a_reply_sent_while_scrolled_up_is_scrolled_into_view(live_asgi, page, agent, number, fake_client):  # noqa: F811
+    page.set_viewport_size({"width": 1280, "height": 520})
+    for i in range(10):
+        conversation = customer_writes(number, f"Zeile {i}\n" * 3).conversation
+    sign_in(page, live_asgi, agent)
+    page.goto(f"{live_asgi}/inbox/c/{conversation.pk}/")
+    page.locator("#thread-pane .thread-scroll").evaluate("box => { box.scrollTop = -2000; }")
+    page.fill(f"#text-{conversation.pk}", "Danke, wir schauen nach.")
+    page.click(f"#thread-{conversation.pk}-composer button[type=submit]")
+    mine = page.locator(f"#thread-{conversation.pk}-messages .msg-out").last
+    expect(mine).to_contain_text("Danke, wir schauen nach.")
+    expect(mine).to_be_in_viewport()
+
+
+def test_slash_opens_the_saved_answers_picker_by_keyboard(live_asgi, page, agent, number):
+    CannedResponse.objects.create(shortcut="hours", text="We are open 9 to 17, Monday to Friday.")
+    CannedResponse.objects.create(shortcut="hello", text="Hello! How can I help?")
+    CannedResponse.objects.create(shortcut="refund", text="Refunds take 5 days.")
+    conversation = customer_writes(number, "Wann habt ihr offen?").conversation
+    sign_in(page, live_asgi, agent)
+    page.goto(f"{live_asgi}/inbox/c/{conversation.pk}/")
+    box = page.locator(f"#text-{conversation.pk}")
+    box.focus()
+    page.keyboard.type("/h")
+    options = page.locator(".canned-picker [role=option]")
+    expect(options).to_have_count(2)
+    expect(options.first).to_contain_text("Hello! How can I help?")  # the text is previewed
+    page.keyboard.type("o")
+    expect(options).to_have_count(2)  # "/hours" by its shortcut, "/hello" by its text ("How")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.locator(".canned-picker")).to_have_count(0)
+    expect(box).to_have_value("We are open 9 to 17, Monday to Friday.")
+
+    box.fill("")
+    box.focus()
+    page.keyboard.type("/ref")
+    expect(options).to_have_count(1)
+    page.keyboard.press("Escape")
+    expect(page.locator(".canned-picker")).to_have_count(0)
+    expect(box).to_have_value("/ref")
+
+
+def test_keyboard_shortcuts_move_reply_resolve_and_list_themselves(live_asgi, page, agent, number):
+    older = customer_writes(number, "Ältere Frage", wa_id="4915100000011", name="Anna", hours_ago=2).conversation
+    newer = customer_writes(number, "Neuere Frage", wa_id="4915100000012", name="Bernd", hours_ago=1).conversation
+    sign_in(page, live_asgi, agent)
+    page.keyboard.press("j")
+    page.wait_for_url(f"{live_asgi}/inbox/c/{newer.pk}/")
+    page.keyboard.press("j")
+    page.wait_for_url(f"{live_asgi}/inbox/c/{older.pk}/")
+    page.keyboard.press("k")
+    page.wait_for_url(f"{live_asgi}/inbox/c/{newer.pk}/")
+    expect(page.locator(f"#conv-row-{newer.pk}.current")).to_have_count(1)
+
+    page.locator("body").press("?")
+    expect(page.locator("#shortcuts")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#shortcuts")).to_be_hidden()
+
+    page.locator("body").press("r")
+    expect(page.locator(f"#text-{newer.pk}")).to_be_focused()
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("e")
+    expect(page.locator(f"#thread-{newer.pk}-header .badge.status-resolved")).to_have_count(1)
+    newer.refresh_from_db()
+    assert newer.status == Conversation.Status.RESOLVED
+
+
+def test_the_snooze_menu_closes_on_a_click_elsewhere_and_on_escape(live_asgi, page, agent, number):
+    conversation = customer_writes(number, "Hallo").conversation
+    sign_in(page, live_asgi, agent)
+    page.goto(f"{live_asgi}/inbox/c/{conversation.pk}/")
+    snooze = page.locator("details.snooze")
+    snooze.locator("summary").click()
+    expect(snooze).to_have_attribute("open", "")
+    page.locator(f"#thread-{conversation.pk}-messages").click()
+    expect(snooze).not_to_have_attribute("open", "")
+    snooze.locator("summary").click()
+    expect(snooze).to_have_attribute("open", "")
+    page.keyboard.press("Escape")
+    expect(snooze).not_to_have_attribute("open", "")
+
+
+@pytest.mark.parametrize("who", ["agent", "admin_user"])
+def test_phone_width_has_no_sideways_scroll_and_a_compact_thread_header(live_asgi, page, who, request, number):
+    user = request.getfixturevalue(who)
+    conversation = customer_writes(number, "Hallo vom Handy").conversation
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_asgi, user)
+    for path in ["/inbox/", f"/inbox/c/{conversation.pk}/", "/settings/"]:
+        page.goto(f"{live_asgi}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide"
+        top = page.locator("header.top").bounding_box()
+        assert top["width"] <= 390
+    page.goto(f"{live_asgi}/inbox/c/{conversation.pk}/")
+    header = page.locator(f"#thread-{conversation.pk}-header").bounding_box()
+    assert header["height"] < 844 * 0.25, header
+    snooze = page.locator("details.snooze")
+    snooze.locator("summary").click()
+    menu = page.locator(".snooze-menu").bounding_box()
+    assert menu["x"] >= 0 and menu["x"] + menu["width"] <= 390, menu
