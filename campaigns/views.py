@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 
 from django.contrib import messages
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from campaigns import selectors, services
@@ -66,6 +68,18 @@ def new(request):
     return render(request, "campaigns/new.html", {"form": form})
 
 
+# After the last send, the bar keeps following deliveries and reads for this long.
+FOLLOW_AFTER_FINISH = timedelta(hours=1)
+
+
+def _live(campaign: Campaign, progress) -> bool:
+    """Whether the progress bar should keep polling."""
+    if campaign.is_active or progress.queued or progress.sent:
+        return True
+    recent = campaign.finished_at is not None and timezone.now() - campaign.finished_at < FOLLOW_AFTER_FINISH
+    return bool(progress.delivered and recent)
+
+
 def _campaign(pk: int) -> Campaign:
     return get_object_or_404(Campaign.objects.select_related("number", "created_by"), pk=pk)
 
@@ -76,9 +90,11 @@ def detail(request, pk: int):
     state = request.GET.get("state", "")
     after = int(request.GET.get("after") or 0) if (request.GET.get("after") or "0").isdigit() else 0
     recipients = selectors.recipients_page(campaign, after=after, state=state, limit=100)
+    progress = selectors.progress(campaign)
     context = {
         "campaign": campaign,
-        "progress": selectors.progress(campaign),
+        "progress": progress,
+        "live": _live(campaign, progress),
         "dry_run": selectors.dry_run(campaign) if campaign.state in ("draft", "ready") else None,
         "recipients": recipients,
         "next_after": recipients[-1].pk if len(recipients) == 100 else None,
@@ -90,7 +106,9 @@ def detail(request, pk: int):
 @capability_required(CAPABILITY)
 def progress_partial(request, pk: int):
     campaign = _campaign(pk)
-    return render(request, "campaigns/_progress.html", {"campaign": campaign, "progress": selectors.progress(campaign)})
+    progress = selectors.progress(campaign)
+    context = {"campaign": campaign, "progress": progress, "live": _live(campaign, progress)}
+    return render(request, "campaigns/_progress.html", context)
 
 
 @require_POST
