@@ -1114,3 +1114,58 @@ def canned_response_save(*, shortcut: str, text: str) -> CannedResponse:
         raise ConversationError(_("A canned response needs a shortcut and a text."))
     canned, _created = CannedResponse.objects.update_or_create(shortcut=slug, defaults={"text": text.strip()})
     return canned
+
+
+# --- agents: sending a failed message again -----------------------------------------------------
+
+
+def message_retry_refusal(*, message: Message, now: datetime | None = None) -> str:
+    """Why this failed message may not be sent again (empty when it may).
+
+    Transient errors (Meta busy, unreachable) may be retried. Permanent ones are refused with
+    Meta's reason, except 131047 (window closed: a new send re-checks the window) and 131049
+    (held-back marketing: after its wait). A message that may have reached the customer can be
+    sent again, but only after the agent was warned (see `message_retry_may_duplicate`).
+    """
+    from whatsapp import errors
+
+    now = _now(now)
+    if message.direction != Message.Direction.OUT or message.status != Message.Status.FAILED:
+        return _("Only a failed message can be sent again.")
+    if message.type != "text":
+        return _("Only a text message can be sent again from the thread; choose a template for the others.")
+    if message.error_code is None or message.error_code == ERROR_WINDOW_CLOSED:
+        return ""
+    kind = errors.classify(message.error_code)
+    if kind.kind is errors.Kind.TRANSIENT:
+        return ""
+    if kind.defer_seconds and message.failed_at and now >= message.failed_at + timedelta(seconds=kind.defer_seconds):
+        return ""
+    return str(kind.reason or errors.reason_for(message.error_code))
+
+
+def message_retry_may_duplicate(message: Message) -> bool:
+    """True when WhatsApp never answered the send: the customer may already have this message."""
+    from django.utils import translation
+
+    if message.error_code is not None or message.wamid:
+        return False
+    reasons = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            reasons.add(str(may_have_been_delivered_reason()))
+    return message.error_details in reasons
+
+
+def message_retry(*, message: Message, by, now: datetime | None = None) -> Message:
+    """Send a failed text message again, as a new message (the failed one keeps its reason).
+
+    Refused (NotAllowed) when Meta's error says it cannot succeed; WindowClosed when the window
+    closed meanwhile. Callers warn before retrying a message `message_retry_may_duplicate` flags.
+    """
+    refusal = message_retry_refusal(message=message, now=now)
+    if refusal:
+        raise NotAllowed(refusal)
+    conversation = Conversation.objects.select_related("number", "contact").get(pk=message.conversation_id)
+    reply_to = message.reply_to if message.reply_to_id and message.reply_to and message.reply_to.wamid else None
+    return message_send_text(conversation=conversation, sender=by, text=message.text, reply_to=reply_to, now=now)

@@ -365,3 +365,39 @@ def _action_refused(request: HttpRequest, conversation: Conversation, reason: st
 
     flash.error(request, reason)
     return redirect(_thread_url(conversation, request))
+
+
+@require_POST
+@capability_required("work_inbox")
+def retry(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    """Send a failed message again, as a new message; a possibly delivered one only when confirmed."""
+    conversation = queries.conversation_for_agent(request.user, pk)
+    failed = Message.objects.filter(conversation=conversation, pk=message_pk).first()
+    if failed is None:
+        raise Http404("no such message")
+    error = ""
+    sent = None
+    if services.message_retry_may_duplicate(failed) and request.POST.get("confirm") != "1":
+        error = _("Confirm that the message may be sent twice.")
+    else:
+        try:
+            sent = services.message_retry(message=failed, by=request.user)
+        except WindowClosed as exc:
+            error = _window_closed_text(exc.expired_at)
+        except ConversationError as exc:
+            error = exc.message
+    if not request.htmx:
+        if error:
+            from django.contrib import messages as flash
+
+            flash.error(request, error)
+        return redirect(f"{_thread_url(conversation, request)}#msg-{(sent or failed).pk}")
+    context = thread_context(request.user, conversation)
+    shown = queries.message_for_thread(conversation, failed.pk)
+    html = render_to_string(
+        "inbox/thread.html#message", {**context, "message": shown, "retry_error": error}, request=request
+    )
+    if sent is not None:
+        new = queries.message_for_thread(conversation, sent.pk)
+        html += render_to_string("inbox/thread.html#message-oob-append", {**context, "message": new}, request=request)
+    return HttpResponse(html)

@@ -20,6 +20,7 @@ urlpatterns = [
     path("c/<int:pk>/templates/preview/", template_views.preview, name="template-preview"),
     path("c/<int:pk>/templates/send/", template_views.send, name="template-send"),
     path("c/<int:pk>/m/<int:message_pk>/react/", views.react, name="react"),
+    path("c/<int:pk>/m/<int:message_pk>/retry/", views.retry, name="retry"),
     path("c/<int:pk>/m/<int:message_pk>/media/", views.media, name="media"),
     path("c/<int:pk>/m/<int:message_pk>/media/retry/", views.media_retry, name="media-retry"),
 ]

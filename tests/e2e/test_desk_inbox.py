@@ -192,3 +192,25 @@ def test_phone_width_has_no_sideways_scroll_and_a_compact_thread_header(live_asg
     snooze.locator("summary").click()
     menu = page.locator(".snooze-menu").bounding_box()
     assert menu["x"] >= 0 and menu["x"] + menu["width"] <= 390, menu
+
+
+def test_a_failed_message_is_sent_again_from_the_thread(live_asgi, page, agent, number, fake_client):  # noqa: F811
+    from conversations import services
+
+    conversation = customer_writes(number, "Wo ist mein Paket?").conversation
+
+    def fail_a_reply():
+        sent = services.message_send_text(conversation=conversation, sender=agent, text="Es kommt morgen.")
+        return services.message_send_failed(message_id=sent.pk, code=131000, reason="Meta was busy")
+
+    failed = in_worker(fail_a_reply)
+    sign_in(page, live_asgi, agent)
+    page.goto(f"{live_asgi}/inbox/c/{conversation.pk}/")
+    bubble = page.locator(f"#msg-{failed.pk}")
+    expect(bubble.locator(".failure")).to_contain_text("Not delivered")
+    bubble.get_by_role("button", name="Send again").click()
+    copy = page.locator(f"#thread-{conversation.pk}-messages .msg-out").last
+    expect(copy).not_to_have_id(f"msg-{failed.pk}")
+    expect(copy).to_contain_text("Es kommt morgen.")
+    expect(copy.locator(".ticks-sent")).to_have_count(1)
+    assert [p["text"]["body"] for _pnid, p in fake_client.sent].count("Es kommt morgen.") >= 1

@@ -1,0 +1,20 @@
+"""Template helpers of the agent's desk (issue 12) that need a service's judgement."""
+
+from __future__ import annotations
+
+from django import template
+
+from conversations import services
+
+register = template.Library()
+
+
+@register.filter
+def retry_offer(message) -> str:
+    """ "retry" when a failed message may be sent again, "confirm" when only after a warning
+    (WhatsApp never answered: the customer may have it), "" when Meta's error rules it out."""
+    if message.direction != "out" or message.status != "failed":
+        return ""
+    if services.message_retry_refusal(message=message):
+        return ""
+    return "confirm" if services.message_retry_may_duplicate(message) else "retry"

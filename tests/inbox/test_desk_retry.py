@@ -1,0 +1,84 @@
+"""Sending a failed message again from the thread, when Meta's error allows it."""
+
+from __future__ import annotations
+
+import pytest
+
+from conversations import services
+from conversations.models import Message
+from tests.conversations.conftest import FakeClient
+from tests.inbox.test_inbox_pages import chat
+
+
+@pytest.fixture
+def fake_client(monkeypatch):
+    client = FakeClient()
+    monkeypatch.setattr("whatsapp.client.get_client", lambda: client)
+    return client
+
+
+def failed_reply(conversation, agent, *, code):
+    sent = services.message_send_text(conversation=conversation, sender=agent, text="Ihr Paket kommt morgen.")
+    return services.message_send_failed(message_id=sent.pk, code=code, reason="Meta said no")
+
+
+@pytest.mark.django_db
+def test_a_transient_failure_offers_send_again_and_sends_a_copy(client, agent, number, fake_client):
+    conversation = chat(number, hours_ago=1)
+    failed = failed_reply(conversation, agent, code=131000)
+    client.force_login(agent)
+    html = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    assert f'action="/inbox/c/{conversation.pk}/m/{failed.pk}/retry/"' in html
+    response = client.post(f"/inbox/c/{conversation.pk}/m/{failed.pk}/retry/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    copy = Message.objects.filter(conversation=conversation, direction="out").exclude(pk=failed.pk).get()
+    assert copy.text == "Ihr Paket kommt morgen." and copy.sender == agent
+    assert f'id="msg-{copy.pk}"' in response.content.decode()
+    failed.refresh_from_db()
+    assert failed.status == "failed"  # the failed one keeps its reason
+    assert copy.status == "queued"  # the delivery task sends it like any reply
+
+
+@pytest.mark.django_db
+def test_a_permanent_failure_is_not_offered_and_a_forged_retry_is_refused(client, agent, number, fake_client):
+    conversation = chat(number, hours_ago=1)
+    failed = failed_reply(conversation, agent, code=131026)  # not on WhatsApp
+    client.force_login(agent)
+    html = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    assert "/retry/" not in html
+    response = client.post(f"/inbox/c/{conversation.pk}/m/{failed.pk}/retry/", HTTP_HX_REQUEST="true")
+    assert "could not be delivered" in response.content.decode()
+    assert Message.objects.filter(conversation=conversation, direction="out").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_message_that_may_have_been_delivered_needs_a_confirmed_warning(client, agent, number, fake_client):
+    conversation = chat(number, hours_ago=1)
+    sent = services.message_send_text(conversation=conversation, sender=agent, text="Hallo?")
+    # What the delivery task records when Meta's answer never came (conversations/tasks.py).
+    failed = services.message_send_failed(
+        message_id=sent.pk, title="No answer from WhatsApp", reason=services.may_have_been_delivered_reason()
+    )
+    assert failed.status == "failed" and services.message_retry_may_duplicate(failed)
+    client.force_login(agent)
+    html = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    assert "may already have this message" in html and 'name="confirm"' in html
+    url = f"/inbox/c/{conversation.pk}/m/{failed.pk}/retry/"
+    refused = client.post(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Confirm that the message may be sent twice." in refused
+    assert Message.objects.filter(conversation=conversation, direction="out").count() == 1
+    client.post(url, {"confirm": "1"}, HTTP_HX_REQUEST="true")
+    assert Message.objects.filter(conversation=conversation, direction="out").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_retry_in_a_closed_window_is_refused_with_the_reason(client, agent, number, fake_client):
+    conversation = chat(number, hours_ago=1)
+    failed = failed_reply(conversation, agent, code=131000)
+    conversation.refresh_from_db()
+    conversation.last_inbound_at = conversation.last_inbound_at.replace(year=2020)
+    conversation.save(update_fields=["last_inbound_at"])
+    client.force_login(agent)
+    response = client.post(f"/inbox/c/{conversation.pk}/m/{failed.pk}/retry/", HTTP_HX_REQUEST="true")
+    assert "window closed" in response.content.decode()
+    assert Message.objects.filter(conversation=conversation, direction="out").count() == 1
