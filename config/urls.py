@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("inbox/", include("inbox.urls")),
+    path("team/", include("inbox.team_urls")),
     path("templates/", include("templates_app.urls")),
     path("billing/", include("billing.urls")),
     path("campaigns/", include("campaigns.urls")),

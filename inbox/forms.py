@@ -74,3 +74,49 @@ class StatusForm(forms.Form):
 
 def _at_nine(local: datetime) -> datetime:
     return local.replace(hour=9, minute=0, second=0, microsecond=0)
+
+
+ROLE_CHOICES = [
+    ("agent", gettext_lazy("Agent: answers customers")),
+    ("admin", gettext_lazy("Admin: templates, numbers, people")),
+    ("finance", gettext_lazy("Finance: costs only")),
+]
+
+
+class TeamUserForm(forms.Form):
+    """Add a person, or change one's role and numbers (the team page)."""
+
+    username = forms.SlugField(label=gettext_lazy("User name"), max_length=150)
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=ROLE_CHOICES)
+    password = forms.CharField(
+        label=gettext_lazy("Password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=gettext_lazy("Leave empty to keep the current password."),
+    )
+    numbers = forms.MultipleChoiceField(
+        label=gettext_lazy("Business numbers this agent works"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("None ticked: all numbers, including future ones."),
+    )
+
+    def __init__(self, *args, numbers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["numbers"].choices = [
+            (n.phone_number_id, f"{n} (+{n.display_phone_number.lstrip('+')})") for n in numbers
+        ]
+
+
+class TeamTokenForm(forms.Form):
+    """A new API token for a business system, acting as the chosen user."""
+
+    user = forms.ModelChoiceField(label=gettext_lazy("Acts as"), queryset=None)
+    name = forms.CharField(label=gettext_lazy("What uses it"), max_length=100, required=False)
+
+    def __init__(self, *args, people=(), **kwargs):
+        from django.contrib.auth import get_user_model
+
+        super().__init__(*args, **kwargs)
+        User = get_user_model()
+        self.fields["user"].queryset = User.objects.filter(pk__in=[p.pk for p in people], is_active=True)

@@ -77,3 +77,18 @@ def api_token_authenticate(*, raw: str, now: datetime) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def user_set_active(*, user: User, active: bool) -> User:
+    """Deactivate (or reactivate) a person: a deactivated user cannot sign in or use tokens."""
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    return user
+
+
+def api_token_revoke(*, token: ApiToken, now: datetime) -> ApiToken:
+    """Revoke a token from now on; revoking twice keeps the first time."""
+    if token.revoked_at is None:
+        token.revoked_at = now
+        token.save(update_fields=["revoked_at"])
+    return token

@@ -1,0 +1,75 @@
+"""The admins' team page: roles and numbers, deactivation, API tokens shown once, number states."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from inbox.models import ApiToken
+from inbox.services import api_token_authenticate, user_create_or_update
+from tests.conftest import PASSWORD
+
+
+@pytest.mark.django_db
+def test_only_admins_open_the_team_page(client, agent, finance, admin_user):
+    for person, status in ((agent, 403), (finance, 403), (admin_user, 200)):
+        client.force_login(person)
+        assert client.get("/team/").status_code == status
+
+
+@pytest.mark.django_db
+def test_an_admin_limits_an_agent_to_one_number_and_the_page_shows_it(client, admin_user, number, other_number):
+    all_numbers = user_create_or_update(username="carla", role="agent", password=PASSWORD)
+    client.force_login(admin_user)
+    html = client.get("/team/").content.decode()
+    assert "carla" in html and "All numbers" in html
+    response = client.post(
+        "/team/users/", {"username": "carla", "role": "agent", "numbers": [other_number.phone_number_id]}
+    )
+    assert response.status_code == 302
+    all_numbers.refresh_from_db()
+    assert list(all_numbers.business_numbers.all()) == [other_number]
+    assert not all_numbers.profile.all_numbers
+    assert all_numbers.check_password(PASSWORD)  # an empty password field keeps it
+    row = client.get("/team/").content.decode().split('data-username="carla"')[1].split("</tr>")[0]
+    assert "Support UK" in row and "Support DE" not in row
+
+
+@pytest.mark.django_db
+def test_deactivate_and_reactivate(client, admin_user, agent):
+    client.force_login(admin_user)
+    client.post(f"/team/users/{agent.pk}/active/", {"active": "0"})
+    agent.refresh_from_db()
+    assert not agent.is_active
+    client.post(f"/team/users/{agent.pk}/active/", {"active": "1"})
+    agent.refresh_from_db()
+    assert agent.is_active
+    client.post(f"/team/users/{admin_user.pk}/active/", {"active": "0"})
+    admin_user.refresh_from_db()
+    assert admin_user.is_active  # not yourself
+
+
+@pytest.mark.django_db
+def test_a_token_is_shown_once_and_can_be_revoked(client, admin_user, agent):
+    client.force_login(admin_user)
+    response = client.post("/team/tokens/", {"user": agent.pk, "name": "ERP"})
+    html = response.content.decode()
+    token = ApiToken.objects.get(user=agent)
+    raw = html.split('id="new-token" value="')[1].split('"')[0]
+    assert raw.startswith(token.key_prefix) and response["Cache-Control"] == "no-store"
+    assert api_token_authenticate(raw=raw, now=timezone.now()) == agent
+    assert raw not in client.get("/team/").content.decode()  # never again
+    client.post(f"/team/tokens/{token.pk}/revoke/")
+    assert api_token_authenticate(raw=raw, now=timezone.now()) is None
+    assert "revoked" in client.get("/team/").content.decode()
+
+
+@pytest.mark.django_db
+def test_numbers_show_whether_meta_stopped_them(client, admin_user, number, other_number):
+    other_number.stopped_at = timezone.now()
+    other_number.stopped_reason = "The WhatsApp business account is locked."
+    other_number.save()
+    client.force_login(admin_user)
+    html = client.get("/team/").content.decode()
+    assert "stopped by Meta since" in html and "account is locked" in html
+    assert html.count('<span class="badge open">sending</span>') == 1
