@@ -267,3 +267,22 @@ class EarlyStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} for {self.wamid}"
+
+
+class ContactNote(models.Model):
+    """A note about the customer (not about one conversation), shown in the inbox's customer pane."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="notes", verbose_name=_("contact"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("author")
+    )
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("note about a customer")
+        verbose_name_plural = _("notes about customers")
+
+    def __str__(self) -> str:
+        return f"note on {self.contact}"

@@ -7,6 +7,7 @@ forms with href/action); with htmx the same views answer with the partial that c
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from django.db.models import prefetch_related_objects
@@ -131,9 +132,13 @@ def thread(request: HttpRequest, pk: int) -> HttpResponse:
     context = thread_context(request.user, conversation, page=page, reply_to=reply_to)
     if target == f"thread-{pk}-messages":
         return render(request, "inbox/thread.html#message-list", context)
+    context.update(queries.contact_details(request.user, conversation))
     if target == "thread-pane":
         context["list_qs"] = urlencode(queries.ListFilters.from_query(request.GET).as_query())
-        return render(request, "inbox/thread.html#thread", context)
+        # The customer pane follows the thread (an out-of-band swap of #contact-pane).
+        html = render_to_string("inbox/thread.html#thread", context, request=request)
+        html += render_to_string("inbox/contact.html#pane", {**context, "oob": True}, request=request)
+        return HttpResponse(html)
     context.update(_list_context(request, current=conversation))
     return render(request, "inbox/index.html", context)
 
@@ -401,3 +406,38 @@ def retry(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
         new = queries.message_for_thread(conversation, sent.pk)
         html += render_to_string("inbox/thread.html#message-oob-append", {**context, "message": new}, request=request)
     return HttpResponse(html)
+
+
+# --- the customer pane ---------------------------------------------------------------------------
+
+
+def _contact_context(request: HttpRequest, conversation: Conversation) -> dict:
+    return {
+        **thread_context(request.user, conversation),
+        **queries.contact_details(request.user, conversation),
+    }
+
+
+@require_GET
+@capability_required("work_inbox")
+def contact(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer pane: a partial for htmx, a page of its own on phones and without JavaScript."""
+    conversation = queries.conversation_for_agent(request.user, pk)
+    context = _contact_context(request, conversation)
+    if request.htmx and request.htmx.target == "contact-pane":
+        return render(request, "inbox/contact.html#pane", context)
+    return render(request, "inbox/contact_page.html", context)
+
+
+@require_POST
+@capability_required("work_inbox")
+def contact_note(request: HttpRequest, pk: int) -> HttpResponse:
+    from inbox.services import contact_note_add
+
+    conversation = queries.conversation_for_agent(request.user, pk)
+    # An empty note adds nothing; the pane stays as it was.
+    with contextlib.suppress(ConversationError):
+        contact_note_add(contact=conversation.contact, author=request.user, text=request.POST.get("text", ""))
+    if request.htmx:
+        return render(request, "inbox/contact.html#pane", _contact_context(request, conversation))
+    return redirect("inbox:contact", pk=conversation.pk)

@@ -92,3 +92,14 @@ def api_token_revoke(*, token: ApiToken, now: datetime) -> ApiToken:
         token.revoked_at = now
         token.save(update_fields=["revoked_at"])
     return token
+
+
+def contact_note_add(*, contact, author: User, text: str):
+    """A note about the customer (shared by every thread with them); empty text is refused."""
+    from conversations.exceptions import ConversationError
+    from conversations.models import ContactNote
+
+    text = text.strip()
+    if not text:
+        raise ConversationError("empty note")
+    return ContactNote.objects.create(contact=contact, author=author, text=text[:4000])

@@ -452,3 +452,31 @@
     event.preventDefault();
   });
 })();
+
+// The customer pane: at desktop width the "Customer" button folds it away (remembered); on
+// phones the same link opens the pane as its own page.
+(function () {
+  "use strict";
+  var KEY = "inbox.contactCollapsed";
+  function apply() {
+    var inbox = document.getElementById("inbox");
+    if (!inbox) return;
+    var collapsed = false;
+    try { collapsed = localStorage.getItem(KEY) === "1"; } catch (e) {}
+    inbox.classList.toggle("contact-collapsed", collapsed);
+    document.querySelectorAll(".contact-toggle").forEach(function (link) {
+      link.setAttribute("aria-expanded", collapsed ? "false" : "true");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", apply);
+  document.addEventListener("htmx:afterSettle", apply);
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".contact-toggle");
+    if (!link || window.matchMedia("(max-width: 800px)").matches) return;
+    event.preventDefault();
+    var inbox = document.getElementById("inbox");
+    var collapsed = !inbox.classList.contains("contact-collapsed");
+    try { localStorage.setItem(KEY, collapsed ? "1" : "0"); } catch (e) {}
+    apply();
+  });
+})();
