@@ -214,3 +214,33 @@ def test_a_failed_message_is_sent_again_from_the_thread(live_asgi, page, agent, 
     expect(copy).to_contain_text("Es kommt morgen.")
     expect(copy.locator(".ticks-sent")).to_have_count(1)
     assert [p["text"]["body"] for _pnid, p in fake_client.sent].count("Es kommt morgen.") >= 1
+
+
+def test_the_customer_pane_beside_the_thread_folds_away_and_is_a_page_on_phones(live_asgi, page, agent, number):
+    first = customer_writes(number, "Erste", wa_id="4915100000401", name="Frida").conversation
+    second = customer_writes(number, "Zweite", wa_id="4915100000402", name="Gustav").conversation
+    sign_in(page, live_asgi, agent)
+    page.click(f"#conv-row-{first.pk} a")
+    pane = page.locator("#contact-pane")
+    expect(pane).to_contain_text("Frida")
+    expect(pane).to_contain_text("+4915100000401")
+    pane.locator("textarea[name=text]").fill("Ruft lieber nachmittags an")
+    pane.get_by_role("button", name="Add note").click()
+    expect(pane.locator(".contact-notes")).to_contain_text("Ruft lieber nachmittags an")
+    page.click(f"#conv-row-{second.pk} a")  # the pane follows the thread opened with htmx
+    expect(pane).to_contain_text("Gustav")
+    expect(pane).not_to_contain_text("Ruft lieber")
+
+    page.locator(".contact-toggle").click()
+    expect(pane).to_be_hidden()
+    page.reload()
+    expect(page.locator("#contact-pane")).to_be_hidden()  # remembered
+    page.locator(".contact-toggle").click()
+    expect(page.locator("#contact-pane")).to_be_visible()
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_asgi}/inbox/c/{first.pk}/")
+    expect(page.locator("#inbox #contact-pane")).to_be_hidden()
+    page.locator(".contact-toggle").click()
+    page.wait_for_url(f"{live_asgi}/inbox/c/{first.pk}/contact/")
+    expect(page.locator("#contact-pane")).to_contain_text("Ruft lieber nachmittags an")
