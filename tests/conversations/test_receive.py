@@ -240,8 +240,6 @@ def test_receive_pushes_events_on_commit(number, django_capture_on_commit_callba
     monkeypatch.setattr(ev, "_push", lambda names, payload: sent.append((names, payload)))
     with django_capture_on_commit_callbacks(execute=True):
         msg = inbound_message_receive(number=number, message=inbound(at=T0), profile=None)
-    assert (
-        [f"number.{number.pk}"],
-        {"type": "message.new", "conversation_id": msg.conversation_id, "message_id": msg.pk},
-    ) in sent
-    assert ([f"number.{number.pk}"], {"type": "conversation.updated", "conversation_id": msg.conversation_id}) in sent
+    ids = {"conversation_id": msg.conversation_id, "number_id": number.pk}
+    assert ([f"number.{number.pk}"], {"type": "message.new", **ids, "message_id": msg.pk}) in sent
+    assert ([f"number.{number.pk}"], {"type": "conversation.updated", **ids}) in sent
