@@ -120,3 +120,38 @@ class TeamTokenForm(forms.Form):
         super().__init__(*args, **kwargs)
         User = get_user_model()
         self.fields["user"].queryset = User.objects.filter(pk__in=[p.pk for p in people], is_active=True)
+
+
+class StartConversationForm(forms.Form):
+    """Write first to a customer: which of the agent's numbers, and the customer's phone number."""
+
+    number = forms.ChoiceField(label=gettext_lazy("From the business number"))
+    phone = forms.CharField(
+        label=gettext_lazy("Customer's phone number"),
+        max_length=40,
+        help_text=gettext_lazy("With the country code, for example +49 151 23456789."),
+    )
+
+    def __init__(self, *args, numbers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.numbers = {str(n.pk): n for n in numbers}
+        self.fields["number"].choices = [(str(n.pk), f"{n} (+{n.display_phone_number.lstrip('+')})") for n in numbers]
+
+    def clean_phone(self) -> str:
+        """The number as WhatsApp's wa_id: digits with the country code, checked by phonenumbers."""
+        import phonenumbers
+
+        raw = self.cleaned_data["phone"].strip()
+        text = raw if raw.startswith("+") else "+" + raw.lstrip("0")
+        try:
+            parsed = phonenumbers.parse(text)
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is None or not phonenumbers.is_possible_number(parsed):
+            raise forms.ValidationError(
+                _("This is not a phone number with a country code (for example +49 151 23456789).")
+            )
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
+
+    def clean_number(self):
+        return self.numbers[self.cleaned_data["number"]]

@@ -441,3 +441,29 @@ def contact_note(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "inbox/contact.html#pane", _contact_context(request, conversation))
     return redirect("inbox:contact", pk=conversation.pk)
+
+
+# --- starting a conversation ---------------------------------------------------------------------
+
+
+@capability_required("work_inbox")
+def start(request: HttpRequest) -> HttpResponse:
+    """Write first to a customer: the thread is found or created, and opens on the template picker
+    (the window is closed until the customer writes, so only a template can go out)."""
+    from django.db import transaction
+
+    from inbox.forms import StartConversationForm
+
+    numbers = queries.numbers_of(request.user)
+    form = StartConversationForm(request.POST or None, numbers=numbers)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            contact = services.contact_for_identity(wa_id=form.cleaned_data["phone"], user_id=None)
+            conversation = services.conversation_get_or_create(number=form.cleaned_data["number"], contact=contact)
+        return redirect("inbox:thread", pk=conversation.pk)
+    found = []
+    query = request.GET.get("q", "").strip()[:100]
+    if query:
+        filters = queries.ListFilters(status="all", q=query)
+        found = queries.conversation_list(request.user, filters, limit=10).conversations
+    return render(request, "inbox/start.html", {"form": form, "found": found, "q": query})

@@ -8,6 +8,7 @@ from inbox import template_views
 app_name = "inbox"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("new/", views.start, name="start"),
     path("c/<int:pk>/", views.thread, name="thread"),
     path("c/<int:pk>/messages/", views.older_messages, name="older"),
     path("c/<int:pk>/contact/", views.contact, name="contact"),
