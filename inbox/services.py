@@ -103,3 +103,11 @@ def contact_note_add(*, contact, author: User, text: str):
     if not text:
         raise ConversationError("empty note")
     return ContactNote.objects.create(contact=contact, author=author, text=text[:4000])
+
+
+def canned_answer_delete(*, shortcut: str) -> bool:
+    """Remove a saved answer; False when there was none with this shortcut."""
+    from conversations.models import CannedResponse
+
+    deleted, _rows = CannedResponse.objects.filter(shortcut=shortcut).delete()
+    return bool(deleted)

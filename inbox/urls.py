@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
+from inbox import answers_views, template_views
 from inbox import inbox_views as views
-from inbox import template_views
 
 app_name = "inbox"
 urlpatterns = [
     path("", views.index, name="index"),
     path("new/", views.start, name="start"),
+    path("answers/", answers_views.index, name="answers"),
+    path("answers/delete/", answers_views.delete, name="answers-delete"),
     path("c/<int:pk>/", views.thread, name="thread"),
     path("c/<int:pk>/messages/", views.older_messages, name="older"),
     path("c/<int:pk>/contact/", views.contact, name="contact"),
