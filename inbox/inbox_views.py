@@ -467,3 +467,18 @@ def start(request: HttpRequest) -> HttpResponse:
         filters = queries.ListFilters(status="all", q=query)
         found = queries.conversation_list(request.user, filters, limit=10).conversations
     return render(request, "inbox/start.html", {"form": form, "found": found, "q": query})
+
+
+@require_POST
+@capability_required("work_inbox")
+def notify_settings(request: HttpRequest) -> HttpResponse:
+    """The settings page's "new messages" choices (the browser's permission is asked there too)."""
+    from django.contrib import messages as flash
+
+    from inbox.services import notify_preferences_set
+
+    notify_preferences_set(
+        user=request.user, sound=request.POST.get("sound") == "on", desktop=request.POST.get("desktop") == "on"
+    )
+    flash.success(request, _("Saved how new messages are announced."))
+    return redirect("user-settings")

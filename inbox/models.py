@@ -28,6 +28,9 @@ class UserProfile(models.Model):
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="")
     # An agent created without named numbers works every number's inbox, including future ones.
     all_numbers = models.BooleanField(_("works all numbers"), default=False)
+    # New customer messages in the open inbox page: a short sound, a desktop notification.
+    notify_sound = models.BooleanField(_("play a sound for new messages"), default=False)
+    notify_desktop = models.BooleanField(_("show desktop notifications for new messages"), default=False)
 
     def __str__(self) -> str:
         return f"profile of {self.user}"

@@ -111,3 +111,12 @@ def canned_answer_delete(*, shortcut: str) -> bool:
 
     deleted, _rows = CannedResponse.objects.filter(shortcut=shortcut).delete()
     return bool(deleted)
+
+
+def notify_preferences_set(*, user: User, sound: bool, desktop: bool) -> UserProfile:
+    """How the inbox page tells this user about new customer messages."""
+    profile, _created = UserProfile.objects.get_or_create(user=user)
+    profile.notify_sound = sound
+    profile.notify_desktop = desktop
+    profile.save(update_fields=["notify_sound", "notify_desktop"])
+    return profile

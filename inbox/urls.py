@@ -9,6 +9,7 @@ app_name = "inbox"
 urlpatterns = [
     path("", views.index, name="index"),
     path("new/", views.start, name="start"),
+    path("notifications/", views.notify_settings, name="notify-settings"),
     path("answers/", answers_views.index, name="answers"),
     path("answers/delete/", answers_views.delete, name="answers-delete"),
     path("c/<int:pk>/", views.thread, name="thread"),

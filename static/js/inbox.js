@@ -480,3 +480,49 @@
     apply();
   });
 })();
+
+// New customer messages announced by a sound and/or a desktop notification (chosen in settings).
+(function () {
+  "use strict";
+  function unreadOf(row) {
+    var badge = row && row.querySelector(".unread-badge");
+    return badge ? Number(badge.textContent) || 0 : 0;
+  }
+  function beep() {
+    try {
+      var Audio = window.AudioContext || window.webkitAudioContext;
+      var audio = new Audio();
+      var tone = audio.createOscillator();
+      var gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.value = 0.08;
+      tone.connect(gain);
+      gain.connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.15);
+    } catch (e) {}
+  }
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var incoming = event.detail.fragment && event.detail.fragment.firstElementChild;
+    var inbox = document.getElementById("inbox");
+    if (!inbox || !incoming || !incoming.classList.contains("conv-row")) return;
+    var before = unreadOf(document.getElementById(incoming.id));
+    if (unreadOf(incoming) <= before) return;
+    window.inboxAnnounced = (window.inboxAnnounced || 0) + 1; // read by the browser tests
+    if (inbox.dataset.notifySound) beep();
+    if (inbox.dataset.notifyDesktop && document.hidden && window.Notification && Notification.permission === "granted") {
+      var name = incoming.querySelector(".name");
+      var snippet = incoming.querySelector(".snippet");
+      new Notification(name ? name.textContent : "WhatsApp", { body: snippet ? snippet.textContent.trim() : "" });
+    }
+  });
+
+  // Settings page: ticking "desktop notification" asks the browser's permission.
+  document.addEventListener("change", function (event) {
+    if (event.target.id !== "notify-desktop" || !event.target.checked || !window.Notification) return;
+    Notification.requestPermission().then(function (answer) {
+      var note = document.getElementById("notify-permission");
+      if (answer === "denied" && note) note.textContent = note.dataset.denied;
+    });
+  });
+})();

@@ -79,6 +79,7 @@ def test_the_tab_title_counts_unread_conversations_and_a_marker_shows_new_messag
 
     customer_writes(number, "Hallo?", wa_id="4915100000002", name="Otto")
     expect(page).to_have_title("(1) Inbox")
+    assert page.evaluate("window.inboxAnnounced") == 1  # sound / desktop notification hook fired once
 
     page.locator("#thread-pane .thread-scroll").evaluate("box => { box.scrollTop = -2000; }")
     marker = page.locator("#new-messages")
