@@ -129,7 +129,9 @@ def _apply_template_change(change: Any, outcome: Outcome) -> None:
     }[type(change)]
     outcome.notes.append({"kind": change.field, **change.model_dump(mode="json", exclude={"raw"})})
     applied = _part(
-        outcome, f"{change.field} {change.name} {change.language}", lambda: apply(change=change, now=timezone.now())
+        outcome,
+        f"{change.field} {change.name} {change.language}",
+        lambda: apply(change=change, now=timezone.now(), at=change.meta_time),
     )
     if applied is not _FAILED:
         outcome.count("template_updates")

@@ -521,6 +521,8 @@ class TemplateStatusChange(Model):
     other_info: dict[str, Any] | None = None
     rejection_info: dict[str, Any] | None = None
     disable_info: dict[str, Any] | None = None
+    # When Meta says it happened (the entry's `time`), so a late delivery cannot move it back.
+    meta_time: datetime | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -541,6 +543,8 @@ class TemplateQualityChange(Model):
     language: str = ""
     previous_quality: str = ""
     new_quality: str = ""
+    # When Meta says it happened (the entry's `time`), so a late delivery cannot move it back.
+    meta_time: datetime | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -559,6 +563,8 @@ class TemplateCategoryChange(Model):
     new_category: str = ""
     correct_category: str = ""
     category_update_timestamp: datetime | None = None
+    # When Meta says it happened (the entry's `time`), so a late delivery cannot move it back.
+    meta_time: datetime | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -598,6 +604,9 @@ Change = (
 MESSAGES_FIELDS = frozenset({"messages", "user_preferences"})
 
 
+TEMPLATE_CHANGE_TYPES = (TemplateStatusChange, TemplateQualityChange, TemplateCategoryChange)
+
+
 def iter_changes(envelope: Envelope, *, now: datetime | None = None) -> Iterator[Change]:
     """Every change of every entry, typed; in the order Meta sent them.
 
@@ -609,7 +618,10 @@ def iter_changes(envelope: Envelope, *, now: datetime | None = None) -> Iterator
         for change in entry.changes:
             change = _WireChange(field=storable(change.field), value=storable(change.value))
             try:
-                yield _typed_change(entry.id, change, now=now)
+                typed = _typed_change(entry.id, change, now=now)
+                if entry.time is not None and isinstance(typed, TEMPLATE_CHANGE_TYPES):
+                    typed = typed.model_copy(update={"meta_time": clamp_timestamp(float(entry.time), now=now)[0]})
+                yield typed
             except ValidationError as exc:
                 yield InvalidChange(field=change.field, waba_id=entry.id, reason=_short_errors(exc), value=change.value)
 
