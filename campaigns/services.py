@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, Recipient
 from conversations import services as conversations
-from conversations.exceptions import ConversationError
+from conversations.exceptions import BudgetExceeded, ConversationError
 from conversations.models import Conversation, Message
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,9 @@ def _template(number, name: str, language: str):
     for template in templates_usable(waba_id=number.waba_id):
         if template.name == name and template.language == language:
             return template
-    raise CampaignError(_("The template %(name)s (%(language)s) is not approved for sending.") % locals())
+    raise CampaignError(
+        _("The template %(name)s (%(language)s) is not approved for sending.") % {"name": name, "language": language}
+    )
 
 
 def parameters_for(template, *, row_values: dict[str, str], defaults: dict[str, str]) -> dict:
@@ -222,6 +224,9 @@ def campaign_transition(*, campaign: Campaign, action: str, by=None, now: dateti
         )
     locked.state = target
     fields = ["state"]
+    if action == "resume" and "paused_because" in locked.import_report:
+        locked.import_report = {k: v for k, v in locked.import_report.items() if k != "paused_because"}
+        fields.append("import_report")
     if action == "start":
         locked.started_at = now
         fields.append("started_at")
@@ -255,7 +260,8 @@ def _claim(campaign_id: int, size: int) -> list[Recipient]:
     )
 
 
-def _send_one(campaign: Campaign, recipient: Recipient, *, now: datetime) -> None:
+def _send_one(campaign: Campaign, recipient: Recipient, *, now: datetime) -> bool:
+    """Send to one recipient in its own savepoint; False when the budget is spent (stop the batch)."""
     try:
         with transaction.atomic():
             thread = conversations.conversation_get_or_create(number=campaign.number, contact=recipient.contact)
@@ -269,10 +275,16 @@ def _send_one(campaign: Campaign, recipient: Recipient, *, now: datetime) -> Non
             )
             recipient.state, recipient.message, recipient.reason = Recipient.State.QUEUED, message, ""
             recipient.save(update_fields=["state", "message", "reason", "updated_at"])
+    except BudgetExceeded as exc:
+        # Everyone after this one would be refused too: the campaign pauses, this one stays pending.
+        report = {**campaign.import_report, "paused_because": str(exc)[:500]}
+        Campaign.objects.filter(pk=campaign.pk).update(state=Campaign.State.PAUSED, import_report=report)
+        return False
     except ConversationError as exc:
         # Opted out, budget reached, template paused since: this recipient is skipped, with why.
         recipient.state, recipient.reason = Recipient.State.SKIPPED, str(exc)[:1000]
         recipient.save(update_fields=["state", "reason", "updated_at"])
+    return True
 
 
 def campaign_send_batch(*, campaign_id: int, size: int = BATCH_SIZE, now: datetime | None = None) -> int:
@@ -284,7 +296,8 @@ def campaign_send_batch(*, campaign_id: int, size: int = BATCH_SIZE, now: dateti
             return 0
         batch = _claim(campaign_id, size)
         for recipient in batch:
-            _send_one(campaign, recipient, now=now or timezone.now())
+            if not _send_one(campaign, recipient, now=now or timezone.now()):
+                return 0
     if not batch:
         campaign_finish_if_sent(campaign_id=campaign_id)
     return len(batch)

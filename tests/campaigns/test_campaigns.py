@@ -180,3 +180,19 @@ def test_recipients_by_label(number, admin_user, order_update):
     conversations.conversation_label_add(conversation=thread, name="vip", by=admin_user)
     rows = services.rows_for_label(number=number, label="vip")
     assert [row.phone for row in rows] == ["+4915123456789"]
+
+
+@pytest.mark.django_db
+def test_a_spent_budget_pauses_the_campaign_and_keeps_the_rest_pending(
+    number, admin_user, spring_sale, fake_client, django_capture_on_commit_callbacks
+):
+    csv = "phone,body_1,body_2\n+4915123456789,Jana,20 %\n+4915199999999,Max,20 %\n"
+    campaign = make(number, admin_user, template="spring_sale", csv=csv)
+    currency = selectors.dry_run(campaign).costs[0].currency
+    Budget.objects.create(number=number, amount=Decimal("0"), currency=currency, hard_stop=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.campaign_transition(campaign=campaign, action="start")
+    campaign.refresh_from_db()
+    assert campaign.state == Campaign.State.PAUSED and campaign.import_report["paused_because"]
+    assert set(campaign.recipients.values_list("state", flat=True)) == {"pending"}
+    assert fake_client.sent == []
