@@ -335,7 +335,7 @@ def message_list(request, conversation_id: int, cursor: str | None = None, limit
 
 @router.post(
     "/conversations/{conversation_id}/messages",
-    response={202: MessageOut},
+    response={202: MessageOut, **WRITE_ERRORS, 402: ApiErrorOut},
     summary="Reply with text (inside the window) or a template",
 )
 def message_create(request, conversation_id: int, body: SendIn):

@@ -46,6 +46,7 @@ def takes(message: Any, profile: Any | None) -> bool:
         and len(wa_id) <= _WA_ID_MAX
         and 0 < len(message.id or "") <= _WAMID_MAX
         and timezone.is_aware(message.timestamp)
+        and not getattr(message, "timestamp_clamped_from", None)  # noted on its event one by one
         and not _message_asks_opt_out(message)
     )
 

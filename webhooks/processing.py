@@ -72,6 +72,8 @@ def event_apply(
         except schemas.PayloadError as exc:
             _finish(event, WebhookEvent.State.FAILED, str(exc))
             return
+    if changes is None:
+        changes = list(schemas.iter_changes(envelope, now=event.received_at))
     outcome = apply_envelope(envelope, received=received, changes=changes)
     event.fields = outcome.fields
     event.notes = [{"counts": outcome.counts}, *outcome.notes] if outcome.counts else outcome.notes
@@ -150,6 +152,17 @@ def _apply_messages_change(change: schemas.MessagesChange, outcome: Outcome, rec
         # System or account errors with no message (e.g. 130429): keep them visible.
         outcome.notes.append({"kind": "error", "code": error.code, "title": error.title, "details": error.details})
         logger.warning("Cloud API reported error %s for %s: %s", error.code, change.phone_number_id, error.title)
+    for part in [*change.messages, *change.statuses, *change.user_preferences]:
+        if getattr(part, "timestamp_clamped_from", None):
+            # Meta's time was absurd (far future, before WhatsApp): we used a sane one, and say so.
+            outcome.notes.append(
+                {
+                    "kind": "timestamp_clamped",
+                    "id": getattr(part, "id", "") or getattr(part, "wa_id", "") or "",
+                    "sent": part.timestamp_clamped_from,
+                    "used": part.timestamp.isoformat(),
+                }
+            )
     for message in change.messages:
         if message.id in received:  # stored by the batch path already
             outcome.count("messages_new" if received[message.id] is not None else "messages_duplicate")

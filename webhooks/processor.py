@@ -55,7 +55,10 @@ def batch_process(*, limit: int = DEFAULT_BATCH) -> int:
         )
         envelopes = {event.pk: _parsed(event) for event in events}
         # Typed once per event: the batch path, the check below and the one-by-one path share them.
-        changes = {pk: list(schemas.iter_changes(env)) for pk, env in envelopes.items() if env is not None}
+        received_at = {event.pk: event.received_at for event in events}
+        changes = {
+            pk: list(schemas.iter_changes(env, now=received_at[pk])) for pk, env in envelopes.items() if env is not None
+        }
         received = _receive_plain_messages(changes.values())
         done: dict[tuple, list[int]] = defaultdict(list)
         for event in events:

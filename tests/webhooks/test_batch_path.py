@@ -111,3 +111,18 @@ def test_when_the_batch_path_fails_every_message_still_lands(number, monkeypatch
 
     assert set(Message.objects.values_list("wamid", flat=True)) == set(wamids)
     assert not WebhookEvent.objects.exclude(state="processed").exists()
+
+
+@pytest.mark.django_db
+def test_an_absurd_timestamp_is_clamped_and_said_so_on_the_event(number):
+    wamid = fresh_wamid()
+    store(number, [text_message(wamid, wa_id="4915100000200", ts=253402300799)])  # 9999-12-31
+
+    assert processor.batch_process() == 1
+
+    event = WebhookEvent.objects.get()
+    assert event.state == "processed"
+    notes = [note for note in event.notes if note.get("kind") == "timestamp_clamped"]
+    assert notes and notes[0]["id"] == wamid and notes[0]["sent"] == "253402300799"
+    thread = Conversation.objects.get(contact__wa_id="4915100000200")
+    assert thread.last_inbound_at < event.received_at + timedelta(minutes=6)
