@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import OrderedDict
 
@@ -11,6 +13,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from inbox import groups, live
 from inbox.roles import perm
 
+log = logging.getLogger(__name__)
+
+# A socket joins its groups again this often (Redis may have restarted and forgotten them).
+REJOIN_SECONDS = 30.0
 # A socket reads its user's access again at least this often, besides on `user.changed` events.
 REFRESH_SECONDS = 10.0
 # How many recent batches a socket remembers to drop a copy heard through a second group.
@@ -31,10 +37,27 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.viewer = await database_sync_to_async(live.viewer_for)(self.scope)
         self.refreshed_at = time.monotonic()
         await self.accept()
+        self._rejoining = asyncio.create_task(self._keep_joined())
 
     async def disconnect(self, code: int) -> None:
+        rejoining = getattr(self, "_rejoining", None)
+        if rejoining is not None:
+            rejoining.cancel()
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _keep_joined(self) -> None:
+        """Join the groups again every REJOIN_SECONDS: a Redis restart (no persistence) forgets
+        every group, and a socket open longer than the layer's group expiry would fall out of
+        them; either way it would stay open and silently hear nothing."""
+        while True:
+            await asyncio.sleep(REJOIN_SECONDS)
+            for group in list(getattr(self, "joined", [])):
+                try:
+                    await self.channel_layer.group_add(group, self.channel_name)
+                except Exception:  # Redis still down: try again next round
+                    log.warning("socket %s could not rejoin %s", self.channel_name, group, exc_info=True)
+                    break
 
     async def inbox_events(self, event: dict) -> None:
         """High-level events from conversations.events (all of one commit or batch, in order),
@@ -44,9 +67,9 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         # (a `user.changed` event: deactivated, another role, other numbers) or every
         # REFRESH_SECONDS at the latest; a user who lost the inbox is disconnected at once.
         changed = any(p.get("type") == live.USER_CHANGED for p in payloads)
-        if changed or time.monotonic() - self.refreshed_at > REFRESH_SECONDS:
-            if not await self._refresh():
-                return
+        due = changed or time.monotonic() - self.refreshed_at > REFRESH_SECONDS
+        if due and not await self._refresh():
+            return
         batch = event.get("batch")
         for payload in payloads:
             kind = payload.get("type")

@@ -72,3 +72,36 @@ async def test_a_signed_in_agent_connects_and_hears_their_numbers_events(client,
     await layer.group_send(groups.agent(agent.pk), {"type": "inbox.event", "payload": {"type": "ping"}})
     assert await communicator.receive_json_from(timeout=5) == {"type": "ping"}
     await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_hears_again_after_redis_forgot_its_groups(client, agent, number, monkeypatch):
+    """Redis restarted without persistence: every group membership is gone. The socket joins
+    its groups again by itself instead of staying open and deaf."""
+    from asgiref.sync import sync_to_async
+
+    from inbox import consumers
+
+    monkeypatch.setattr(consumers, "REJOIN_SECONDS", 0.2)
+    cookie = await sync_to_async(session_cookie)(client, agent)
+    communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=[ORIGIN, cookie])
+    connected, _ = await communicator.connect()
+    assert connected
+    layer = get_channel_layer()
+    import redis
+
+    # What a Redis restart without persistence (or a socket older than the group expiry) leaves:
+    # the groups' member lists are gone while the socket stays open.
+    store = redis.Redis.from_url(settings.REDIS_URL)
+    for key in store.scan_iter(match=f"{layer.prefix}:group:*"):
+        store.delete(key)
+    await layer.group_send(groups.number(number.pk), {"type": "inbox.event", "payload": {"type": "lost"}})
+    assert await communicator.receive_nothing(timeout=0.1)  # deaf: the membership is gone
+
+    payload = {"type": "heard again"}
+    for _ in range(30):  # the next rejoin comes within REJOIN_SECONDS
+        await layer.group_send(groups.number(number.pk), {"type": "inbox.event", "payload": payload})
+        if not await communicator.receive_nothing(timeout=0.2):
+            break
+    assert await communicator.receive_json_from(timeout=5) == payload
+    await communicator.disconnect()
