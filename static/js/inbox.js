@@ -170,8 +170,10 @@
     return document.querySelectorAll("details.snooze[open], details.menu[open]");
   }
   document.addEventListener("click", function (event) {
+    var chosen = event.target.closest && event.target.closest(".menu-body a, .menu-body button");
     openMenus().forEach(function (menu) {
-      if (!menu.contains(event.target)) menu.removeAttribute("open");
+      // Closed by a click elsewhere, or once one of its actions was chosen.
+      if (!menu.contains(event.target) || (chosen && menu.contains(chosen))) menu.removeAttribute("open");
     });
   });
   document.addEventListener("keydown", function (event) {
@@ -419,12 +421,21 @@
   function typing(target) {
     return target.closest && target.closest("input, textarea, select, [contenteditable]");
   }
+  var openedId = null;
+  document.addEventListener("htmx:afterSettle", function () {
+    var pane = document.getElementById("thread-pane");
+    if (pane && pane.dataset.conversation) openedId = "conv-row-" + pane.dataset.conversation;
+  });
   function openRow(step) {
     var rows = Array.prototype.slice.call(document.querySelectorAll("#conversation-rows > .conv-row"));
     if (!rows.length) return;
-    var current = document.querySelector("#conversation-rows > .conv-row.current");
+    // The row last moved to, else the open thread's: a live update may replace the row (and its
+    // "current" mark) while the thread is still loading.
+    var current = (openedId && document.getElementById(openedId)) ||
+      document.querySelector("#conversation-rows > .conv-row.current");
     var at = rows.indexOf(current);
     var next = rows[at < 0 ? 0 : Math.min(rows.length - 1, Math.max(0, at + step))];
+    openedId = next.id;
     var link = next.querySelector("a");
     link.click();
     link.focus();
@@ -515,7 +526,7 @@
       var snippet = incoming.querySelector(".snippet");
       new Notification(name ? name.textContent : "WhatsApp", { body: snippet ? snippet.textContent.trim() : "" });
     }
-  });
+  }, true); // capture: before the list's own handler moves the row into place
 
   // Settings page: ticking "desktop notification" asks the browser's permission.
   document.addEventListener("change", function (event) {
