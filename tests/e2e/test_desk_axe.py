@@ -53,7 +53,13 @@ def test_every_page_has_no_axe_violations(live_asgi, browser, role, width, reque
         sign_in(page, live_asgi, user)
         extra = ["/no-such-page/"]
         if user.has_perm("inbox.work_inbox"):
-            extra += [f"/inbox/c/{conversation.pk}/", f"/inbox/c/{closed.pk}/"]
+            extra += [
+                f"/inbox/c/{conversation.pk}/",
+                f"/inbox/c/{closed.pk}/",
+                f"/inbox/c/{conversation.pk}/contact/",
+                "/inbox/new/",
+                "/inbox/?sort=closing",
+            ]
         else:
             extra += ["/inbox/"]  # 403 page
         for path in pages_of(page, live_asgi, extra):
