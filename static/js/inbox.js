@@ -11,7 +11,11 @@
     if (want.status && want.status !== "all" && row.dataset.status !== want.status) return false;
     if (want.who === "mine" && row.dataset.assignee !== want.me) return false;
     if (want.who === "unassigned" && row.dataset.assignee !== "") return false;
-    if (want.window && row.dataset.window !== want.window) return false;
+    if (want.window === "closing" || want.order === "closing") {
+      // Open windows only; "closing" also means ending within the hour.
+      if (row.dataset.window !== "open" || !row.dataset.expires) return false;
+      if (want.window === "closing" && Date.parse(row.dataset.expires) - Date.now() > 3600000) return false;
+    } else if (want.window && row.dataset.window !== want.window) return false;
     if (want.number && row.dataset.number !== want.number) return false;
     return true;
   }
@@ -25,15 +29,29 @@
     }
     if (existing) existing.remove();
     if (!matches) return null;
-    // Newest activity first; a row older than everything shown belongs to a later page.
-    var key = Number(row.dataset.sort);
     var rows = list.querySelectorAll(":scope > li.conv-row");
-    for (var i = 0; i < rows.length; i++) {
-      var other = rows[i];
-      var otherKey = Number(other.dataset.sort);
-      if (otherKey < key || (otherKey === key && Number(other.dataset.id) < Number(row.dataset.id))) {
-        list.insertBefore(row, other);
-        return row;
+    var i, other;
+    if (list.dataset.order === "closing") {
+      // Soonest expiry first (the server's "closes soonest" order).
+      var ends = Date.parse(row.dataset.expires);
+      for (i = 0; i < rows.length; i++) {
+        other = rows[i];
+        var otherEnds = Date.parse(other.dataset.expires);
+        if (otherEnds > ends || (otherEnds === ends && Number(other.dataset.id) > Number(row.dataset.id))) {
+          list.insertBefore(row, other);
+          return row;
+        }
+      }
+    } else {
+      // Newest activity first; a row older than everything shown belongs to a later page.
+      var key = Number(row.dataset.sort);
+      for (i = 0; i < rows.length; i++) {
+        other = rows[i];
+        var otherKey = Number(other.dataset.sort);
+        if (otherKey < key || (otherKey === key && Number(other.dataset.id) < Number(row.dataset.id))) {
+          list.insertBefore(row, other);
+          return row;
+        }
       }
     }
     if (list.querySelector(":scope > #list-older")) return null;
@@ -211,7 +229,13 @@
       badge.removeAttribute("data-expires");
       badge.textContent = text("textWindowClosed", "window closed");
       var row = badge.closest(".conv-row");
-      if (row) row.dataset.window = "closed";
+      if (row) {
+        row.dataset.window = "closed";
+        var list = row.parentNode;
+        var want = list && list.dataset ? list.dataset : {};
+        // A list of open windows no longer holds this one.
+        if (want.window === "open" || want.window === "closing" || want.order === "closing") row.remove();
+      }
     });
     document.querySelectorAll(".composer[data-expires]").forEach(function (composer) {
       if (Date.parse(composer.dataset.expires) > now) return;

@@ -258,3 +258,18 @@ def test_the_customer_pane_beside_the_thread_folds_away_and_is_a_page_on_phones(
     page.locator(".contact-toggle").click()
     page.wait_for_url(f"{live_asgi}/inbox/c/{first.pk}/contact/")
     expect(page.locator("#contact-pane")).to_contain_text("Ruft lieber nachmittags an")
+
+
+def test_the_closes_soonest_list_keeps_its_order_live(live_asgi, page, agent, number):
+    later = customer_writes(number, "Frage A", wa_id="4915100000501", name="Arne", hours_ago=10).conversation
+    sooner = customer_writes(number, "Frage B", wa_id="4915100000502", name="Berta", hours_ago=20).conversation
+    customer_writes(number, "Alt", wa_id="4915100000503", name="Carl", hours_ago=30)  # closed: not listed
+    sign_in(page, live_asgi, agent)
+    page.goto(f"{live_asgi}/inbox/?sort=closing")
+    rows = page.locator("#conversation-rows > .conv-row")
+    expect(rows).to_have_count(2)
+    assert rows.evaluate_all("rs => rs.map(r => r.id)") == [f"conv-row-{sooner.pk}", f"conv-row-{later.pk}"]
+    expect(page.locator("body.live")).to_have_count(1)
+    customer_writes(number, "Noch da?", wa_id="4915100000502", name="Berta")  # Berta's window starts again
+    expect(rows.first).to_have_id(f"conv-row-{later.pk}")
+    expect(rows).to_have_count(2)
