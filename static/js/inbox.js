@@ -317,7 +317,8 @@
     // ask the request which element sent it.
     var config = event.detail.requestConfig;
     var elt = config && config.elt;
-    if (event.detail.successful && elt && elt.classList && elt.classList.contains("reply-form")) {
+    var intoComposer = config && config.target && /-composer$/.test(config.target.id || "");
+    if (event.detail.successful && elt && elt.matches && elt.matches("form") && intoComposer) {
       setTimeout(toBottom, 0);
     }
   });
