@@ -141,7 +141,7 @@ def test_stop_promotions_button_opts_out(number):
     msg = inbound_message_receive(
         number=number, message=inbound(at=T0, type="button", text="Stop promotions", raw=raw), profile=None
     )
-    assert msg.conversation.contact.marketing_opt_out_source == "keyword"
+    assert msg.conversation.contact.marketing_opt_out_source == "button"  # a tapped stop button, not a typed keyword
 
 
 @pytest.mark.django_db
