@@ -48,7 +48,7 @@ fmt: venv ## format and fix what ruff can
 	$(BIN)/ruff format .
 
 worker: venv ## a Celery worker (needs REDIS_URL)
-	$(BIN)/celery -A config worker --loglevel=INFO
+	$(BIN)/celery -A config worker -Q celery,callbacks --loglevel=INFO
 
 processor: venv ## the webhook processor: applies stored webhook events in batches (needs PostgreSQL)
 	$(BIN)/python manage.py process_webhooks

@@ -120,6 +120,12 @@ CELERY_BEAT_SCHEDULE["conversations-wake-snoozed"] = {
 }
 # Old webhook events are purged (the processor needs no sweep: stored events are its queue).
 CELERY_BEAT_SCHEDULE["webhooks-purge"] = {"task": "webhooks.tasks.webhook_events_purge", "schedule": 86400.0}
+# Meta's throughput per business number (80 by default, up to 1,000 after an upgrade): the
+# shared pacing in Redis keeps every worker together under it (conversations/pacing.py).
+NUMBER_RATE_PER_SECOND = env.env_int("NUMBER_RATE_PER_SECOND", 80)
+# Unique customers reachable outside the window in 24 h (Meta's messaging-limit tier); the
+# campaign dry run lists recipients beyond it.
+CAMPAIGN_MESSAGING_LIMIT = env.env_int("CAMPAIGN_MESSAGING_LIMIT", 2000)
 # Queued messages whose delivery publish was lost (Redis down, a worker killed) are sent: those
 # older than this many seconds that no worker claimed.
 DELIVERY_SWEEP_AFTER_SECONDS = env.env_int("DELIVERY_SWEEP_AFTER_SECONDS", 60)

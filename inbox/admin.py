@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 
 from inbox.models import ApiToken, UserProfile
 from inbox.roles import ADMIN, role_of
@@ -95,3 +96,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         owner = obj.user if obj is not None else None
         return not _out_of_reach(request, owner) and super().has_delete_permission(request, obj)
+
+
+_admin_login = admin.site.login
+
+
+def _login_or_refuse(request, extra_context=None):
+    """Someone signed in without access to Django's admin (an agent, finance) gets the app's 403
+    page, not a second sign-in form that would only ask them for another account."""
+    if request.user.is_authenticated and not request.user.is_staff:
+        raise PermissionDenied
+    return _admin_login(request, extra_context)
+
+
+admin.site.login = _login_or_refuse

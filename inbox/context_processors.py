@@ -37,8 +37,11 @@ def navigation(request):
             links.append(("inbox:index", _("Inbox")))
         if user.has_perm(perm("manage_templates")):
             links.append(("templates_app:index", _("Templates")))
+            links.append(("campaigns:index", _("Campaigns")))
         if user.has_perm(perm("view_billing")):
-            links.append(("billing:index", _("Billing")))
+            links.append(("billing:index", _("Costs")))  # the page's own heading
+        if user.has_perm(perm("manage_users")):
+            links.append(("team:index", _("Team")))
         if user.is_staff:
             links.append(("admin:index", _("Admin")))
         role = role_of(user)

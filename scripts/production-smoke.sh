@@ -67,7 +67,7 @@ pids+=($!)
 $bin/uvicorn config.asgi:application --host 127.0.0.1 --port "$web_port" --lifespan off --log-level warning \
   >"$work/web.log" 2>&1 &
 pids+=($!)
-$bin/celery -A config worker --loglevel=INFO --concurrency 1 >"$work/worker.log" 2>&1 &
+$bin/celery -A config worker -Q celery,callbacks --loglevel=INFO --concurrency 1 >"$work/worker.log" 2>&1 &
 pids+=($!)
 $bin/python manage.py process_webhooks >"$work/processor.log" 2>&1 &
 pids+=($!)

@@ -123,7 +123,24 @@ def test_writes_without_a_csrf_token_are_refused(world):
             assert client.post(path, {"text": "x"}).status_code == 403, path
     api = Client(enforce_csrf_checks=True)
     api.force_login(callers["agent1"])
-    response = api.post(
-        f"/api/v1/conversations/{ids['own']}/messages", {"text": "x"}, content_type="application/json"
-    )
+    response = api.post(f"/api/v1/conversations/{ids['own']}/messages", {"text": "x"}, content_type="application/json")
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_someone_without_admin_access_gets_the_apps_403_not_a_second_sign_in_form(world):
+    _ids, callers = world
+    for caller in ("agent1", "finance"):
+        client = Client()
+        client.force_login(callers[caller])
+        response = client.get("/admin/", follow=True)
+        assert response.status_code == 403, caller
+        assert b"id_password" not in response.content
+    admin = Client()
+    admin.force_login(callers["admin"])
+    assert admin.get("/admin/").status_code == 200
+
+
+def test_the_browsers_favicon_request_finds_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("favicon.svg")

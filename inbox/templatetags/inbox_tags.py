@@ -92,7 +92,8 @@ def message_when(value: datetime) -> str:
     local = timezone.localtime(value)
     if local.date() == timezone.localdate():
         return formats.time_format(local, "H:i")
-    return formats.date_format(local, "j M, H:i")
+    # The locale's day-and-month ("29. November" in German, "November 29" in English) and the time.
+    return f"{formats.date_format(local, 'MONTH_DAY_FORMAT')}, {formats.time_format(local, 'H:i')}"
 
 
 @register.filter

@@ -78,7 +78,9 @@ def test_an_admin_writes_a_second_approves_meta_approves_an_agent_sends(
     desk.locator(".template-choice", has_text="parcel_update").click()
     field = desk.locator(".template-fields input").first
     expect(field).to_have_attribute("placeholder", "Anna")
-    field.fill("Karl")
+    # Typed key by key, as a person does: the picker was just swapped in, and htmx may still be
+    # wiring its preview trigger when the first key lands.
+    field.press_sequentially("Karl", delay=60)
     expect(desk.locator(f"#preview-{thread.pk} .phone-bubble")).to_have_text("Hallo Karl, Ihr Paket kommt heute.")
     expect(desk.locator(f"#preview-{thread.pk} .price")).to_contain_text("USD")
     desk.get_by_role("button", name="Send template").click()

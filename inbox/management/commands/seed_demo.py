@@ -50,6 +50,9 @@ class Command(BaseCommand):
         from billing.demo import seed_billing
 
         seed_billing(stdout=self.stdout, now=timezone.now())
+        from campaigns.demo import seed_campaigns
+
+        seed_campaigns(stdout=self.stdout, now=timezone.now())
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Sign in at http://127.0.0.1:8000/login/ as:"))
         for username, role, password, _numbers in DEMO_USERS:
             self.stdout.write(f"  {role:8} {username} / {password}")
