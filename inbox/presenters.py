@@ -31,7 +31,26 @@ def thread_context(request_user, conversation: Conversation, *, page=None, form=
         "statuses": Conversation.Status,
         "quick_reactions": QUICK_REACTIONS,
         "can_templates": request_user is not None and request_user.has_perm("inbox.manage_templates"),
-    } | _closed_window_picker(request_user, conversation, win)
+    } | _closed_window_picker(request_user, conversation, win) | _reply_price(conversation, win)
+
+
+def _reply_price(conversation: Conversation, win: dict) -> dict:
+    """Inside the window: what a free-form reply costs now (nothing within the number's monthly
+    free tier; Meta's service rate once it is used up), so the agent sees it before sending."""
+    if not win["open"]:
+        return {}
+    from django.utils import timezone
+
+    from billing.selectors import quote
+
+    reply_quote = quote(
+        number=conversation.number,
+        contact=conversation.contact,
+        kind="service",
+        at=timezone.now(),
+        in_window=True,
+    )
+    return {"reply_quote": None if reply_quote.free else reply_quote}
 
 
 def message_context(conversation: Conversation) -> dict:
