@@ -1,16 +1,14 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from config.api import api
 from inbox import views as inbox_views
 
 urlpatterns = [
     # Browsers ask for /favicon.ico on their own; the icon lives with the static files.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", inbox_views.favicon, name="favicon"),
     path("", inbox_views.home, name="home"),
     path("healthz", inbox_views.healthz, name="healthz"),
     path("login/", inbox_views.LoginView.as_view(), name="login"),

@@ -154,3 +154,12 @@ def user_settings(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your settings are saved."))
         return redirect("user-settings")
     return render(request, "inbox/settings.html", {"form": form})
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on their own; the icon lives with the static files (its
+    hashed name is looked up per request, so a missing manifest cannot break start-up)."""
+    from django.http import HttpResponsePermanentRedirect
+    from django.templatetags.static import static
+
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
