@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,11 +32,11 @@ sys.path.insert(0, str(HERE))
 from webhook_intake import (  # noqa: E402
     APP_SECRET,
     DATABASE_URL,
-    PHONE_NUMBER_ID,
     PYTHON,
     ROOT,
     environment,
     free_port,
+    inbound_body,
     reset_database,
 )
 
@@ -45,35 +44,7 @@ CUSTOMERS = 300
 
 
 def body_for(index: int, *, now: int) -> bytes:
-    wa_id = f"49151{index % CUSTOMERS:08d}"
-    envelope = {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "290000000000001",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {"display_phone_number": "49309999999", "phone_number_id": PHONE_NUMBER_ID},
-                            "contacts": [{"profile": {"name": f"Kunde {index % CUSTOMERS}"}, "wa_id": wa_id}],
-                            "messages": [
-                                {
-                                    "from": wa_id,
-                                    "id": f"wamid.ingest{uuid.uuid4().hex}",
-                                    "timestamp": str(now),
-                                    "type": "text",
-                                    "text": {"body": f"Nachricht {index}: wo ist meine Bestellung?"},
-                                }
-                            ],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
-    return json.dumps(envelope, separators=(",", ":")).encode()
+    return inbound_body(index, customers=CUSTOMERS, text=f"Nachricht {index}: wo ist meine Bestellung?", now=now)
 
 
 def write_bodies(path: Path, count: int) -> None:

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import requests
@@ -34,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from ingest import sql, uvicorn, wait_for_port  # noqa: E402
-from webhook_intake import APP_SECRET, PHONE_NUMBER_ID, PYTHON, ROOT, environment, free_port, reset_database  # noqa: E402
+from webhook_intake import APP_SECRET, PYTHON, ROOT, environment, free_port, inbound_body, reset_database  # noqa: E402
 
 PASSWORD = "bench-live-password"
 TOKEN = re.compile(r"LIVE-(\d+)-")
@@ -63,18 +62,7 @@ def session_cookie(base: str, username: str) -> str:
 
 
 def body_for(index: int) -> bytes:
-    wa_id = f"49152{index % 300:08d}"
-    envelope = {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "290000000000001", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "49309999999", "phone_number_id": PHONE_NUMBER_ID},
-            "contacts": [{"profile": {"name": f"Kunde {index % 300}"}, "wa_id": wa_id}],
-            "messages": [{"from": wa_id, "id": f"wamid.live{uuid.uuid4().hex}", "timestamp": str(int(time.time())),
-                          "type": "text", "text": {"body": f"LIVE-{index}- wo ist mein Paket?"}}],
-        }}]}],
-    }  # fmt: skip
-    return json.dumps(envelope, separators=(",", ":")).encode()
+    return inbound_body(index, customers=300, text=f"LIVE-{index}- wo ist mein Paket?")
 
 
 def emit(name: str, value, unit: str, **extra) -> None:

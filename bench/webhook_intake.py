@@ -65,9 +65,13 @@ def reset_database() -> None:
     manage("add_number", PHONE_NUMBER_ID, "+49 30 9999999", "--waba-id", "290000000000001")
 
 
-def inbound_body(index: int) -> bytes:
-    """A realistic inbound text webhook, unique per index (Meta's compact serialisation)."""
-    wa_id = f"4915{index % 1000:03d}{index:07d}"[-13:]
+def inbound_body(index: int, *, customers: int | None = None, text: str | None = None, now: int | None = None) -> bytes:
+    """A realistic inbound text webhook, unique per index (Meta's compact serialisation).
+
+    `customers` spreads the messages over that many senders (default: a sender per index).
+    """
+    sender = index % customers if customers else index
+    wa_id = f"49151{sender:08d}" if customers else f"4915{index % 1000:03d}{index:07d}"[-13:]
     envelope = {
         "object": "whatsapp_business_account",
         "entry": [
@@ -79,14 +83,14 @@ def inbound_body(index: int) -> bytes:
                         "value": {
                             "messaging_product": "whatsapp",
                             "metadata": {"display_phone_number": "49309999999", "phone_number_id": PHONE_NUMBER_ID},
-                            "contacts": [{"profile": {"name": f"Kunde {index}"}, "wa_id": wa_id}],
+                            "contacts": [{"profile": {"name": f"Kunde {sender}"}, "wa_id": wa_id}],
                             "messages": [
                                 {
                                     "from": wa_id,
                                     "id": f"wamid.bench{uuid.uuid4().hex}",
-                                    "timestamp": str(int(time.time())),
+                                    "timestamp": str(now or int(time.time())),
                                     "type": "text",
-                                    "text": {"body": f"Hallo, wo ist meine Bestellung {index}?"},
+                                    "text": {"body": text or f"Hallo, wo ist meine Bestellung {index}?"},
                                 }
                             ],
                         },

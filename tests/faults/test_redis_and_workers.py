@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from tests.ops.private_services import ROOT, PrivatePostgres, WebProcess, free_port, inbox_environment, manage
+from tests.simulator.helpers import wait_for as _wait_for
 from whatsapp.signature import sign
 
 pytestmark = pytest.mark.timeout(300)
@@ -31,6 +32,11 @@ pytestmark = pytest.mark.timeout(300)
 APP_SECRET = "fault-app-secret"
 TOKEN = "fault-access-token"
 PNID, WABA = "106540352242922", "102290129340398"
+
+
+def wait_for(probe, *, timeout: float = 60, what: str = "the condition"):
+    """The suite's poller with room for processes to start (a minute, not five seconds)."""
+    return _wait_for(probe, timeout=timeout, what=what)
 
 
 class PrivateRedis:
@@ -57,16 +63,6 @@ class PrivateRedis:
             self.process.kill()
             self.process.wait(timeout=10)
             self.process = None
-
-
-def wait_for(probe, *, timeout: float = 60, what: str = "the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Stack:
