@@ -40,8 +40,6 @@ def navigation(request):
             links.append(("campaigns:index", _("Campaigns")))
         if user.has_perm(perm("view_billing")):
             links.append(("billing:index", _("Costs")))  # the page's own heading
-        if user.has_perm(perm("manage_users")):
-            links.append(("team:index", _("Team")))
         if user.is_staff:
             links.append(("admin:index", _("Admin")))
         role = role_of(user)
