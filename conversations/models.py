@@ -47,7 +47,20 @@ class Contact(models.Model):
     wa_id = models.CharField(_("WhatsApp number"), max_length=32, blank=True, default="")
     user_id = models.CharField(_("business-scoped user id"), max_length=128, blank=True, default="")
     username = models.CharField(max_length=100, blank=True, default="")
-    profile_name = models.CharField(_("name"), max_length=255, blank=True, default="")
+    # The name the customer chose in WhatsApp; every inbound message may bring a new one.
+    profile_name = models.CharField(_("WhatsApp profile name"), max_length=255, blank=True, default="")
+    # The name an agent gave the customer ("Jana Schmidt" for "Jana 🌸"): shown instead of the
+    # profile name when set. Only agents write it; inbound messages never touch these three.
+    name = models.CharField(_("name"), max_length=100, blank=True, default="")
+    name_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("name set by"),
+    )
+    name_set_at = models.DateTimeField(_("name set at"), null=True, blank=True)
     # ISO 3166 region of the number's country calling code (phonenumbers); empty when unknown.
     market = models.CharField(_("market"), max_length=2, blank=True, default="")
     marketing_opted_out_at = models.DateTimeField(null=True, blank=True)
@@ -67,7 +80,12 @@ class Contact(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.profile_name or (f"+{self.wa_id}" if self.wa_id else self.user_id)
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The agent's name for the customer, else their WhatsApp profile name, else the number."""
+        return self.name or self.profile_name or (f"+{self.wa_id}" if self.wa_id else self.user_id)
 
     @property
     def marketing_opted_out(self) -> bool:

@@ -121,8 +121,9 @@ def _contact_match(query: str) -> Q | None:
     if not query:
         return None
     digits = re.sub(r"\D", "", query)
-    # Names by substring (trigram GIN index), numbers by their digits ("+49 151" finds 49151…).
-    q = Q(profile_name__icontains=query)
+    # Names by substring (trigram GIN indexes: the WhatsApp profile name and the name an agent
+    # gave), numbers by their digits ("+49 151" finds 49151…).
+    q = Q(profile_name__icontains=query) | Q(name__icontains=query)
     if len(digits) >= 3:
         q |= Q(wa_id__contains=digits)
     return q

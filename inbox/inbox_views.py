@@ -28,7 +28,7 @@ from inbox import queries
 from inbox.access import capability_required
 from inbox.forms import ReplyForm, StatusForm
 from inbox.params import positive_int
-from inbox.presenters import thread_context
+from inbox.presenters import row_context, thread_context
 from inbox.templatetags.inbox_tags import is_image
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -441,6 +441,41 @@ def contact_note(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "inbox/contact.html#pane", _contact_context(request, conversation))
     return redirect("inbox:contact", pk=conversation.pk)
+
+
+@require_POST
+@capability_required("work_inbox")
+def contact_name(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set (or clear) the agent's name for the customer, from the pane's inline form."""
+    from inbox.services import contact_name_set
+
+    conversation = queries.conversation_for_agent(request.user, pk)
+    typed = request.POST.get("name", "")
+    error = ""
+    try:
+        contact_name_set(contact=conversation.contact, name=typed, by=request.user, now=timezone.now())
+    except ConversationError as exc:
+        error = exc.message
+    if error:
+        # The form again, open, with what was typed and the reason beside the field.
+        context = {**_contact_context(request, conversation), "name_error": error, "name_typed": typed}
+        if request.htmx:
+            return render(request, "inbox/contact.html#pane", context)
+        return render(request, "inbox/contact_page.html", context)
+    if not request.htmx:
+        return redirect("inbox:contact", pk=conversation.pk)
+    # The pane, and the thread's header and list row with the new name (the websocket tells the
+    # other agents; this page should not wait for it). The form's inbox-live extension drops the
+    # fragments whose target is not on the page (the pane's own page has no header or list).
+    conversation = queries.conversation_for_agent(request.user, pk)
+    context = _contact_context(request, conversation)
+    html = render_to_string("inbox/contact.html#pane", context, request=request)
+    html += render_to_string("inbox/thread.html#header", {**context, "oob": "true"}, request=request)
+    row = queries.conversation_row(request.user, conversation.pk)
+    if row is not None:
+        inner = render_to_string("inbox/list.html#row", row_context(request.user, row), request=request)
+        html += f'<div hx-swap-oob="afterbegin:#conversation-rows">{inner}</div>'
+    return HttpResponse(html)
 
 
 # --- starting a conversation ---------------------------------------------------------------------

@@ -105,6 +105,45 @@ def contact_note_add(*, contact, author: User, text: str):
     return ContactNote.objects.create(contact=contact, author=author, text=text[:4000])
 
 
+CONTACT_NAME_MAX = 100  # Contact.name's column
+
+
+@transaction.atomic
+def contact_name_set(*, contact, name: str, by: User, now: datetime):
+    """The agent's name for the customer; an empty name shows the WhatsApp profile name again.
+
+    Returns the contact. Inbound messages only ever write `profile_name`, so what an agent set
+    here survives every later profile update. Who set it and when is kept on the contact.
+    """
+    import unicodedata
+
+    from django.utils.translation import gettext as _
+
+    from conversations import events
+    from conversations.exceptions import ConversationError
+    from conversations.models import Contact, Conversation
+
+    clean = " ".join((name or "").split())  # line breaks and runs of spaces become one space
+    if any(unicodedata.category(char) == "Cc" for char in clean):
+        raise ConversationError(_("The name contains characters that cannot be shown."))
+    if len(clean) > CONTACT_NAME_MAX:
+        raise ConversationError(
+            _("Keep the name to %(max)d characters (this one has %(length)d).")
+            % {"max": CONTACT_NAME_MAX, "length": len(clean)}
+        )
+    locked = Contact.objects.select_for_update(no_key=True).get(pk=contact.pk)
+    if locked.name != clean:
+        locked.name = clean
+        locked.name_set_by = by if clean else None
+        locked.name_set_at = now if clean else None
+        locked.save(update_fields=["name", "name_set_by", "name_set_at", "updated_at"])
+        # Every thread with this customer shows the name in its list row and header.
+        for conversation in Conversation.objects.filter(contact_id=locked.pk):
+            events.conversation_changed(conversation)
+    contact.name, contact.name_set_by, contact.name_set_at = locked.name, locked.name_set_by, locked.name_set_at
+    return locked
+
+
 def canned_answer_delete(*, shortcut: str) -> bool:
     """Remove a saved answer; False when there was none with this shortcut."""
     from conversations.models import CannedResponse

@@ -16,6 +16,7 @@ urlpatterns = [
     path("c/<int:pk>/messages/", views.older_messages, name="older"),
     path("c/<int:pk>/contact/", views.contact, name="contact"),
     path("c/<int:pk>/contact/notes/", views.contact_note, name="contact-note"),
+    path("c/<int:pk>/contact/name/", views.contact_name, name="contact-name"),
     path("c/<int:pk>/send/", views.send, name="send"),
     path("c/<int:pk>/read/", views.mark_read, name="read"),
     path("c/<int:pk>/assign/", views.assign, name="assign"),

@@ -58,7 +58,9 @@ def sort_key(value: datetime | None) -> str:
 
 @register.filter
 def initial(contact) -> str:
-    text = (getattr(contact, "profile_name", "") or getattr(contact, "wa_id", "") or "?").strip()
+    # The name shown beside it: the agent's name for the customer, else the WhatsApp profile name.
+    shown = getattr(contact, "name", "") or getattr(contact, "profile_name", "")
+    text = (shown or getattr(contact, "wa_id", "") or "?").strip()
     return text[:1].upper() if text else "?"
 
 

@@ -56,3 +56,162 @@ def test_opening_a_thread_with_htmx_swaps_the_pane_too(client, agent, number):
         f"/inbox/c/{conversation.pk}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="thread-pane"
     ).content.decode()
     assert 'id="contact-pane" class="pane contact-pane" aria-labelledby="contact-pane-title" hx-swap-oob="true"' in html
+
+
+# --- the agent's name for the customer ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_agent_names_the_customer_and_the_profile_name_stays_beside_it(agent, number):
+    from inbox.services import contact_name_set
+
+    contact = write(number, "Hallo", name="Jana 🌸").contact
+    now = timezone.now()
+    contact_name_set(contact=contact, name="  Jana \n Schmidt ", by=agent, now=now)
+    contact.refresh_from_db()
+    assert (contact.name, contact.profile_name, str(contact)) == ("Jana Schmidt", "Jana 🌸", "Jana Schmidt")
+    assert (contact.name_set_by, contact.name_set_at) == (agent, now)
+    contact_name_set(contact=contact, name="", by=agent, now=now)  # back to the WhatsApp name
+    contact.refresh_from_db()
+    assert (contact.name, contact.name_set_by, str(contact)) == ("", None, "Jana 🌸")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("typed", "reason"), [("x" * 101, "Keep the name to 100 characters"), ("Jana\x00", "cannot be shown")]
+)
+def test_a_name_too_long_or_with_control_characters_is_refused(agent, number, typed, reason):
+    from conversations.exceptions import ConversationError
+    from inbox.services import contact_name_set
+
+    contact = write(number, "Hallo").contact
+    with pytest.raises(ConversationError, match=reason):
+        contact_name_set(contact=contact, name=typed, by=agent, now=timezone.now())
+    contact.refresh_from_db()
+    assert contact.name == ""
+
+
+@pytest.mark.django_db
+def test_saving_the_name_announces_every_thread_with_the_customer(
+    agent, number, other_number, django_capture_on_commit_callbacks, monkeypatch
+):
+    from conversations import events
+    from inbox.services import contact_name_set
+
+    here = write(number, "Hallo")
+    there = write(other_number, "Hello")
+    announced = []
+    monkeypatch.setattr(events, "conversation_changed", lambda conversation, **kw: announced.append(conversation.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_name_set(contact=here.contact, name="Petra Meyer", by=agent, now=timezone.now())
+        contact_name_set(contact=here.contact, name="Petra Meyer", by=agent, now=timezone.now())  # unchanged
+    assert sorted(announced) == sorted([here.pk, there.pk])
+
+
+@pytest.mark.django_db
+def test_the_name_form_saves_and_answers_htmx_with_the_pane_header_and_row(client, agent, number):
+    conversation = write(number, "Hallo")
+    client.force_login(agent)
+    response = client.post(
+        f"/inbox/c/{conversation.pk}/contact/name/",
+        {"name": "Petra Meyer"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="contact-pane",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    pane = html.split('id="contact-pane"')[1].split("</aside>")[0]
+    assert "<strong>Petra Meyer</strong>" in pane
+    assert "WhatsApp profile name: Petra" in pane and "Name set by alice" in pane
+    header = html.split(f'id="thread-{conversation.pk}-header"')[1].split("</header>")[0]
+    assert 'hx-swap-oob="true"' in header and "<h2>Petra Meyer</h2>" in header
+    row = html.split('hx-swap-oob="afterbegin:#conversation-rows"')[1]
+    assert f'id="conv-row-{conversation.pk}"' in row and '<strong class="name">Petra Meyer</strong>' in row
+    # The list page and the thread show it too.
+    assert '<strong class="name">Petra Meyer</strong>' in client.get("/inbox/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_name_form_works_without_javascript(client, agent, number):
+    conversation = write(number, "Hallo")
+    client.force_login(agent)
+    response = client.post(f"/inbox/c/{conversation.pk}/contact/name/", {"name": "Petra Meyer"})
+    assert response.status_code == 302 and response["Location"] == f"/inbox/c/{conversation.pk}/contact/"
+    page = client.get(response["Location"]).content.decode()
+    assert "<strong>Petra Meyer</strong>" in page
+    assert 'class="contact-name-edit"' in page and "<summary>Edit name</summary>" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("htmx", [True, False])
+def test_a_refused_name_keeps_what_was_typed_and_says_why_next_to_the_field(client, agent, number, htmx):
+    conversation = write(number, "Hallo")
+    client.force_login(agent)
+    typed = "P" * 120
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "contact-pane"} if htmx else {}
+    response = client.post(f"/inbox/c/{conversation.pk}/contact/name/", {"name": typed}, **headers)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<details class="contact-name-edit" open>' in html
+    assert f'value="{typed}"' in html and 'aria-invalid="true"' in html
+    assert "Keep the name to 100 characters (this one has 120)." in html
+    assert ("<html" in html) is not htmx
+    conversation.contact.refresh_from_db()
+    assert conversation.contact.name == ""
+
+
+@pytest.mark.django_db
+def test_only_agents_who_see_the_thread_may_name_its_customer(client, outsider, finance, number):
+    conversation = write(number, "Hallo")
+    client.force_login(outsider)  # works another number only
+    assert client.post(f"/inbox/c/{conversation.pk}/contact/name/", {"name": "X"}).status_code == 404
+    client.force_login(finance)
+    assert client.post(f"/inbox/c/{conversation.pk}/contact/name/", {"name": "X"}).status_code == 403
+    assert client.get(f"/inbox/c/{conversation.pk}/contact/name/").status_code in (403, 405)
+    conversation.contact.refresh_from_db()
+    assert conversation.contact.name == ""
+
+
+@pytest.mark.django_db
+def test_search_finds_the_customer_by_the_agents_name_and_by_the_profile_name(client, agent, number):
+    from inbox.services import contact_name_set
+
+    conversation = write(number, "Hallo", name="Jana 🌸")
+    contact_name_set(contact=conversation.contact, name="Jana Schmidt-Wagner", by=agent, now=timezone.now())
+    client.force_login(agent)
+    for query in ("Schmidt-Wag", "jana 🌸"):
+        html = client.get("/inbox/", {"q": query, "status": "all"}).content.decode()
+        assert f'id="conv-row-{conversation.pk}"' in html, query
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["request", "processor"])
+def test_a_webhook_after_the_edit_updates_the_profile_name_but_keeps_the_agents_name(
+    client, agent, number, settings, path
+):
+    import json
+
+    from conversations.models import Contact
+    from inbox.services import contact_name_set
+    from tests.webhooks import helpers as h
+    from webhooks import processor
+
+    conversation = write(number, "Hallo", wa_id="4915100000309", name="Petra")
+    contact_name_set(contact=conversation.contact, name="Petra Meyer (Kundin seit 2019)", by=agent, now=timezone.now())
+    body = h.envelope(
+        h.messages_change(
+            number,
+            contacts=[{"profile": {"name": "P. 🌻"}, "wa_id": "4915100000309"}],
+            messages=[h.text_message(h.fresh_wamid(), wa_id="4915100000309", body="Noch da?")],
+        )
+    )
+    settings.WEBHOOKS_PROCESS_INLINE = path == "request"
+    assert h.post(client, json.dumps(body).encode()).status_code == 200
+    if path == "processor":
+        assert processor.batch_process() == 1
+    contact = Contact.objects.get(wa_id="4915100000309")
+    assert contact.profile_name == "P. 🌻"
+    assert contact.name == "Petra Meyer (Kundin seit 2019)"
+    client.force_login(agent)
+    html = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+    assert "<h2>Petra Meyer (Kundin seit 2019)</h2>" in html and "Noch da?" in html
