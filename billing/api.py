@@ -6,22 +6,92 @@ Money is always a decimal string.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from billing import selectors
 from billing.models import BillingRecord
 from conversations.models import BusinessNumber, Contact, Conversation
-from inbox.api_errors import ApiError
+from inbox.api_errors import READ_ERRORS, ApiError
 from inbox.roles import perm
 
 router = Router(tags=["billing"])
 
 MAX_PAGE = 500
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+class FigureOut(Schema):
+    count: int
+    total: str = Field(..., description="a decimal string")
+
+
+class PreviousMonthOut(Schema):
+    total: str = Field(..., description="a decimal string")
+    count: int
+
+
+class CurrencyTotalOut(Schema):
+    currency: str
+    total: str = Field(..., description="estimated and billable records; free and void count zero")
+    count: int
+    by_state: dict[str, FigureOut]
+    by_category: dict[str, FigureOut]
+    by_market: dict[str, FigureOut]
+    by_template: dict[str, FigureOut]
+    by_number: dict[str, FigureOut] = Field(..., description="keyed by Meta's phone_number_id")
+    by_sender: dict[str, FigureOut]
+    by_day: dict[str, FigureOut]
+    previous_month: PreviousMonthOut
+
+
+class SummaryOut(Schema):
+    month: str = Field(..., description="YYYY-MM")
+    totals: list[CurrencyTotalOut] = Field(..., description="one entry per currency")
+    flagged: list[int] = Field(..., description="ids of records where Meta's pricing differs from our estimate")
+
+
+class RecordOut(Schema):
+    id: int
+    kind: str = Field(..., description="charge or adjustment")
+    adjusts: int | None
+    message_id: int | None
+    category: str
+    market: str
+    amount: str = Field(..., description="a decimal string")
+    currency: str
+    state: str = Field(..., description="estimated, billable, free or void")
+    unit_price: str = Field(..., description="a decimal string")
+    rate_card: int | None
+    sent_at: datetime
+    number: str = Field(..., description="Meta's phone_number_id")
+    sender: str
+    template: str | None
+    free_reason: str
+    meta_pricing: dict[str, Any] | None
+    flag: dict[str, Any] | None
+
+
+class RecordPage(Schema):
+    items: list[RecordOut]
+    next: str | None
+
+
+class QuoteOut(Schema):
+    category: str
+    market: str
+    amount: str = Field(..., description="a decimal string")
+    unit_price: str = Field(..., description="a decimal string")
+    currency: str
+    free: bool
+    reason: str
 
 
 def _finance(request):
@@ -101,13 +171,17 @@ def record_out(record: BillingRecord) -> dict:
     }
 
 
-@router.get("/billing/summary", summary=_("A month's costs per currency"))
+@router.get("/billing/summary", response={200: SummaryOut, **READ_ERRORS}, summary=_("A month's costs per currency"))
 def billing_summary(request, month: str, number: str | None = None):
     _finance(request)
     return summary_out(selectors.summary(month=_month(month), number=_number(number)))
 
 
-@router.get("/billing/records", summary=_("A month's billing records, oldest first (cursor pagination)"))
+@router.get(
+    "/billing/records",
+    response={200: RecordPage, **READ_ERRORS},
+    summary=_("A month's billing records, oldest first (cursor pagination)"),
+)
 def billing_records(
     request,
     month: str,
@@ -172,7 +246,7 @@ def _template_category(number: BusinessNumber, body: QuoteIn) -> str | None:
     )
 
 
-@router.post("/billing/quote", summary=_("What a message would cost, and why"))
+@router.post("/billing/quote", response={200: QuoteOut, **READ_ERRORS}, summary=_("What a message would cost, and why"))
 def billing_quote(request, body: QuoteIn):
     _finance(request)
     now = timezone.now()

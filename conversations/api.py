@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import ConfigDict
 
 from conversations import selectors, services
 from conversations.exceptions import (
@@ -32,7 +31,7 @@ from conversations.exceptions import (
     WindowClosed,
 )
 from conversations.models import Conversation, Message
-from inbox.api_errors import ApiError
+from inbox.api_errors import READ_ERRORS, SEND_ERRORS, WRITE_ERRORS, ApiError
 from inbox.params import positive_int
 from inbox.roles import perm
 from whatsapp.errors import reason_for
@@ -101,24 +100,6 @@ class MessageOut(Schema):
     error: ErrorOut | None
     client_id: uuid.UUID
     reply_to: int | None
-
-
-class ApiErrorDetail(Schema):
-    model_config = ConfigDict(extra="allow")
-
-    code: str = Field(..., description="unauthenticated, forbidden, not_found, validation_error, window_closed, …")
-    message: str
-
-
-class ApiErrorOut(Schema):
-    """The API's one error shape: {"error": {"code", "message", ...details}}."""
-
-    error: ApiErrorDetail
-
-
-# Documented on every endpoint (OpenAPI): who may call it, what may not exist, what may be refused.
-READ_ERRORS = {401: ApiErrorOut, 403: ApiErrorOut, 404: ApiErrorOut, 422: ApiErrorOut, 503: ApiErrorOut}
-WRITE_ERRORS = {**READ_ERRORS, 409: ApiErrorOut}
 
 
 class MessagePage(Schema):
@@ -335,7 +316,7 @@ def message_list(request, conversation_id: int, cursor: str | None = None, limit
 
 @router.post(
     "/conversations/{conversation_id}/messages",
-    response={202: MessageOut, **WRITE_ERRORS, 402: ApiErrorOut},
+    response={202: MessageOut, **SEND_ERRORS},
     summary="Reply with text (inside the window) or a template",
 )
 def message_create(request, conversation_id: int, body: SendIn):

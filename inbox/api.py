@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ninja import Router, Schema
 
+from inbox.api_errors import ApiErrorOut
 from inbox.roles import role_of
 
 router = Router(tags=["me"])
@@ -14,7 +15,8 @@ class MeOut(Schema):
     role: str | None
 
 
-@router.get("/me", response=MeOut)
+# Takes no parameters and every role may ask: only a missing token or a database outage can refuse it.
+@router.get("/me", response={200: MeOut, 401: ApiErrorOut, 503: ApiErrorOut})
 def me(request):
     """Who the token or session acts as, and with which role."""
     return {"username": request.user.username, "role": role_of(request.user)}

@@ -10,18 +10,16 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Header, Router, Schema, Status
 
-from conversations.api import ApiErrorOut, service_error
+from conversations.api import service_error
 from conversations.exceptions import ConversationError
 from conversations.models import Message
 from conversations.selectors import numbers_for_user
-from inbox.api_errors import ApiError
+from inbox.api_errors import READ_ERRORS, SEND_ERRORS, ApiError
 from inbox.roles import perm
 from notifications import services
 from whatsapp.errors import reason_for
 
 router = Router(tags=["notifications"])
-
-ERRORS = {401: ApiErrorOut, 402: ApiErrorOut, 403: ApiErrorOut, 404: ApiErrorOut, 409: ApiErrorOut, 422: ApiErrorOut}
 
 
 class NotificationIn(Schema):
@@ -94,7 +92,7 @@ def _may_send(request) -> None:
         raise PermissionDenied(_("Your role may not send notifications."))
 
 
-@router.post("/notifications", response={202: NotificationOut, **ERRORS}, summary="Send a template notification")
+@router.post("/notifications", response={202: NotificationOut, **SEND_ERRORS}, summary="Send a template notification")
 def notification_create(
     request,
     body: NotificationIn,
@@ -117,7 +115,9 @@ def notification_create(
     return Status(answer.status, answer.body)
 
 
-@router.get("/notifications/{notification_id}", response={200: NotificationOut, **ERRORS}, summary="A notification")
+@router.get(
+    "/notifications/{notification_id}", response={200: NotificationOut, **READ_ERRORS}, summary="A notification"
+)
 def notification_detail(request, notification_id: int):
     """Its status (queued, sent, delivered, read, failed with Meta's reason in plain words) and billing."""
     _may_send(request)

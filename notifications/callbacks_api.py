@@ -9,13 +9,11 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from conversations.api import ApiErrorOut
-from inbox.api_errors import ApiError
+from inbox.api_errors import READ_ERRORS, ApiError
 from inbox.roles import perm
 from notifications import callbacks
 
 router = Router(tags=["callbacks"])
-ERRORS = {401: ApiErrorOut, 403: ApiErrorOut, 404: ApiErrorOut, 422: ApiErrorOut}
 
 
 class CallbackIn(Schema):
@@ -37,7 +35,7 @@ def _may(request) -> None:
         raise PermissionDenied(_("Your role may not send notifications."))
 
 
-@router.post("/callbacks", response={201: CallbackCreated, **ERRORS}, summary="Register a delivery callback")
+@router.post("/callbacks", response={201: CallbackCreated, **READ_ERRORS}, summary="Register a delivery callback")
 def callback_create(request, body: CallbackIn):
     """Every status change of the notifications you send is POSTed there, signed (see the docs)."""
     _may(request)
@@ -48,13 +46,13 @@ def callback_create(request, body: CallbackIn):
     return Status(201, {"id": callback.pk, "url": callback.url, "created_at": callback.created_at, "secret": secret})
 
 
-@router.get("/callbacks", response={200: list[CallbackOut], **ERRORS}, summary="Your delivery callbacks")
+@router.get("/callbacks", response={200: list[CallbackOut], **READ_ERRORS}, summary="Your delivery callbacks")
 def callback_list(request):
     _may(request)
     return list(callbacks.callbacks_for(request.user))
 
 
-@router.delete("/callbacks/{callback_id}", response={204: None, **ERRORS}, summary="Remove a delivery callback")
+@router.delete("/callbacks/{callback_id}", response={204: None, **READ_ERRORS}, summary="Remove a delivery callback")
 def callback_remove(request, callback_id: int):
     _may(request)
     callback = get_object_or_404(callbacks.callbacks_for(request.user), pk=callback_id)

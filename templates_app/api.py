@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from inbox.api_errors import ApiError
+from inbox.api_errors import READ_ERRORS, WRITE_ERRORS, ApiError
 from inbox.params import positive_int
 from inbox.roles import perm
 from templates_app import selectors, services
@@ -31,21 +31,9 @@ MAX_PAGE = 100
 # --- schemas ----------------------------------------------------------------------------------
 
 
-class ApiErrorDetail(Schema):
-    code: str
-    message: str
-
-
-class ApiErrorOut(Schema):
-    error: ApiErrorDetail
-
-
 class ProblemOut(Schema):
     field: str
     message: str
-
-
-ERRORS = {401: ApiErrorOut, 403: ApiErrorOut, 404: ApiErrorOut, 422: ApiErrorOut}
 
 
 class TemplateIn(Schema):
@@ -267,7 +255,7 @@ def _refusal(exc: Exception):
 # --- endpoints --------------------------------------------------------------------------------
 
 
-@router.get("/templates", response={200: TemplatePage, **ERRORS}, summary="List templates")
+@router.get("/templates", response={200: TemplatePage, **READ_ERRORS}, summary="List templates")
 def template_list(
     request,
     status: str | None = None,
@@ -299,7 +287,7 @@ def template_list(
     return {"items": items, "next": str(page[limit - 1].pk) if len(page) > limit else None}
 
 
-@router.post("/templates", response={201: TemplateDetailOut, **ERRORS}, summary="Write a template")
+@router.post("/templates", response={201: TemplateDetailOut, **READ_ERRORS}, summary="Write a template")
 def template_create(request, body: TemplateIn):
     """Takes Meta's template JSON; it goes to the review queue, for a second admin to approve."""
     user = _manager(request)
@@ -315,7 +303,7 @@ def template_create(request, body: TemplateIn):
     return Status(201, template_detail_out(selectors.template_get(template.pk)))
 
 
-@router.get("/templates/{template_id}", response={200: TemplateDetailOut, **ERRORS}, summary="One template")
+@router.get("/templates/{template_id}", response={200: TemplateDetailOut, **READ_ERRORS}, summary="One template")
 def template_detail(request, template_id: int):
     user = _reader(request)
     return template_detail_out(_visible(user, template_id))
@@ -323,7 +311,7 @@ def template_detail(request, template_id: int):
 
 @router.post(
     "/templates/{template_id}/approve",
-    response={200: TemplateDetailOut, **ERRORS, 409: ApiErrorOut},
+    response={200: TemplateDetailOut, **WRITE_ERRORS},
     summary="Approve (an admin other than the author); submits it to Meta",
 )
 def template_approve(request, template_id: int):
@@ -340,7 +328,7 @@ def template_approve(request, template_id: int):
 
 @router.post(
     "/templates/{template_id}/reject",
-    response={200: TemplateDetailOut, **ERRORS, 409: ApiErrorOut},
+    response={200: TemplateDetailOut, **WRITE_ERRORS},
     summary="Send it back to its author with a reason",
 )
 def template_reject(request, template_id: int, body: RejectIn):
