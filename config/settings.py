@@ -257,8 +257,20 @@ CONVERSATIONS_OPT_OUT_BUTTONS = env.env_list(
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # An expected 403 or 404 is one line; 500s keep their traceback (config/log_filters.py). On
+    # django.request itself, so every handler gets the short record; on the console too, for the
+    # 400s of django.security's loggers.
+    "filters": {"client_errors_short": {"()": "config.log_filters.ClientErrorsWithoutTraceback"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["client_errors_short"]}
+    },
+    "loggers": {
+        # Naming "django" drops the handlers Django gives it by default (its own console in DEBUG,
+        # mail to ADMINS, which we do not set): its records reach the root's console once.
+        "django": {"level": "INFO"},
+        "django.request": {"filters": ["client_errors_short"]},
+    },
     "root": {"handlers": ["console"], "level": env.env_str("LOG_LEVEL", "INFO")},
 }
 

@@ -6,10 +6,10 @@ import logging
 import zoneinfo
 
 from django.core.exceptions import PermissionDenied
-from django.core.handlers.exception import response_for_exception
+from django.core.handlers.exception import get_exception_response, response_for_exception
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, get_resolver, get_urlconf, resolve
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -139,6 +139,11 @@ class ErrorPagesInRequestThreadMiddleware:
 
     def _error_page(self, request, exception):
         try:
+            if isinstance(exception, Http404):
+                # The app's own 404 page in every mode. With DEBUG on (`make run`) Django would
+                # show its technical 404, which lists every URL pattern; DEBUG still keeps the
+                # traceback page for 500s, where it helps.
+                return get_exception_response(request, get_resolver(get_urlconf()), 404, exception)
             return response_for_exception(request, exception)
         except DATABASE_ERRORS as exc:
             logger.warning("answered 503, database unavailable: %s", exc)
