@@ -215,3 +215,11 @@ def test_a_webhook_after_the_edit_updates_the_profile_name_but_keeps_the_agents_
     client.force_login(agent)
     html = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
     assert "<h2>Petra Meyer (Kundin seit 2019)</h2>" in html and "Noch da?" in html
+
+
+@pytest.mark.django_db
+def test_the_name_form_speaks_german(client, agent, number):
+    conversation = write(number, "Hallo")
+    client.force_login(agent)
+    html = client.get(f"/inbox/c/{conversation.pk}/contact/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "<summary>Name ändern</summary>" in html and "Name speichern" in html
