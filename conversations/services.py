@@ -790,6 +790,13 @@ def note_add(*, conversation: Conversation, author, text: str) -> Message:
         status=Message.Status.NOTE,
         sender=author,
     )
+    # A note is activity on the thread: the list row shows it as the latest, so the list orders
+    # by its time too. A conditional UPDATE: never moves the time back, needs no lock.
+    Conversation.objects.filter(pk=conversation.pk).filter(
+        Q(last_message_at__isnull=True) | Q(last_message_at__lt=note.created_at)
+    ).update(last_message_at=note.created_at, updated_at=note.created_at)
+    if conversation.last_message_at is None or conversation.last_message_at < note.created_at:
+        conversation.last_message_at = note.created_at
     events.message_changed(note, created=True)
     return note
 
