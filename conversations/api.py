@@ -181,7 +181,8 @@ def conversation_out(conversation: Conversation, *, now: datetime) -> dict:
     contact = conversation.contact
     return {
         "id": conversation.pk,
-        "contact": {"wa_id": contact.wa_id, "name": contact.profile_name},
+        # The name agents see: the one an agent set, else the customer's WhatsApp profile name.
+        "contact": {"wa_id": contact.wa_id, "name": contact.name or contact.profile_name},
         "status": conversation.status,
         "assignee": _user_out(conversation.assignee),
         "window": {"open": conversation.window_open(now), "expires_at": conversation.window_expires_at()},
@@ -464,7 +465,10 @@ def search(request, q: str = Query(..., min_length=1, max_length=200), limit: in
             {
                 "conversation_id": m.conversation_id,
                 "message_id": m.pk,
-                "contact": {"wa_id": m.conversation.contact.wa_id, "name": m.conversation.contact.profile_name},
+                "contact": {
+                    "wa_id": m.conversation.contact.wa_id,
+                    "name": m.conversation.contact.name or m.conversation.contact.profile_name,
+                },
                 "text": m.text,
                 "created_at": m.created_at,
             }

@@ -223,3 +223,16 @@ def test_the_name_form_speaks_german(client, agent, number):
     client.force_login(agent)
     html = client.get(f"/inbox/c/{conversation.pk}/contact/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "<summary>Name ändern</summary>" in html and "Name speichern" in html
+
+
+@pytest.mark.django_db
+def test_the_api_gives_the_name_agents_see(client, agent, number):
+    from inbox.services import contact_name_set
+    from tests.conversations.conftest import bearer
+
+    conversation = write(number, "Hallo", name="Petra")
+    contact_name_set(contact=conversation.contact, name="Petra Meyer", by=agent, now=timezone.now())
+    items = client.get("/api/v1/conversations", **bearer(agent)).json()["items"]
+    assert [item["contact"]["name"] for item in items] == ["Petra Meyer"]
+    found = client.get("/api/v1/search", {"q": "Hallo"}, **bearer(agent)).json()
+    assert {m["contact"]["name"] for m in found["messages"]} == {"Petra Meyer"}
