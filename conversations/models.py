@@ -133,6 +133,9 @@ class Conversation(models.Model):
         indexes = [
             # The inbox list: a number's threads, newest activity first, keyset on (last_message_at, id).
             models.Index(fields=["number", "-last_message_at", "-id"], name="conv_number_recent_idx"),
+            # The same list over several numbers (an admin, an agent of all numbers), and the search
+            # walking it in order: without it every page sorted all open threads (bench/inbox.py).
+            models.Index(fields=["-last_message_at", "-id"], name="conv_recent_idx"),
             # "My conversations" and the assignee filter.
             models.Index(fields=["assignee", "-last_message_at", "-id"], name="conv_assignee_recent_idx"),
             # Waking snoozed threads (a periodic task scans only snoozed rows).

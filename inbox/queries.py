@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from conversations import window
 from conversations.models import BusinessNumber, CannedResponse, Conversation, Label, Message
-from conversations.selectors import conversations_for_user, numbers_for_user
+from conversations.selectors import RECENT_FIRST, conversations_for_user, numbers_for_user, search
 from inbox.params import positive_int
 
 PAGE_SIZE = 30
@@ -119,27 +119,6 @@ def _with_list_details(qs: QuerySet[Conversation]) -> QuerySet[Conversation]:
     ).prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
 
 
-def _search_filter(user, query: str) -> Q:
-    """Conversations matching a search, through conversations.selectors.search when it exists."""
-    from conversations import selectors
-
-    search = getattr(selectors, "search", None)
-    if search is not None:
-        found = search(user, query)
-        model = getattr(found, "model", None)
-        if model is Message:
-            return Q(pk__in=found.values("conversation_id"))
-        if model is Conversation:
-            return Q(pk__in=found.values("pk"))
-        return Q(pk__in=[getattr(item, "conversation_id", None) or item.pk for item in found])
-    # A plain fallback until the full-text selector is in place.
-    return (
-        Q(contact__profile_name__icontains=query)
-        | Q(contact__wa_id__icontains=query.lstrip("+"))
-        | Q(pk__in=Message.objects.filter(text__icontains=query).values("conversation_id"))
-    )
-
-
 def conversation_list(
     user, filters: ListFilters, *, cursor: str | None = None, limit: int = PAGE_SIZE, now: datetime | None = None
 ) -> ListPage:
@@ -157,9 +136,9 @@ def conversation_list(
     )
     if filters.window == "closing":
         qs = qs.filter(last_inbound_at__lte=now - window.WINDOW + CLOSING_SOON)
-    if filters.q:
-        qs = qs.filter(_search_filter(user, filters.q))
     if closes_soonest:
+        if filters.q:
+            qs = search(user, filters.q, within=qs)
         return _closing_soonest_page(qs, cursor, limit)
     position = cursor_decode(cursor)
     if position is not None:
@@ -167,8 +146,13 @@ def conversation_list(
         if at is None:
             qs = qs.filter(Q(last_message_at__isnull=True, pk__lt=pk) | Q(last_message_at__isnull=False))
         else:
-            qs = qs.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, pk__lt=pk))
-    qs = _with_list_details(qs).order_by(F("last_message_at").desc(nulls_first=True), "-id")
+            # The first bound repeats the second for the index: PostgreSQL cannot start an index
+            # scan at an OR, so without it a later page reads every row before it.
+            qs = qs.filter(Q(last_message_at__lte=at), Q(last_message_at__lt=at) | Q(last_message_at=at, pk__lt=pk))
+    if filters.q:
+        # Only this page's matches (after the cursor, in the list's order) are looked for.
+        qs = search(user, filters.q, within=qs, order_by=RECENT_FIRST, limit=limit + 1)
+    qs = _with_list_details(qs).order_by(*RECENT_FIRST)
     rows = list(qs[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
