@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for scenario in ("ingest.py", "webhook_intake.py", "search.py", "billing_summary.py", "billing_export.py"):
+for scenario in ("ingest.py", "webhook_intake.py", "inbox.py", "billing_summary.py", "billing_export.py"):
     path = HERE / scenario
     if path.exists():
         print(f"=== {scenario}")
