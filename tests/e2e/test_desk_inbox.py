@@ -245,6 +245,13 @@ def test_the_customer_pane_beside_the_thread_folds_away_and_is_a_page_on_phones(
     pane.locator("textarea[name=text]").fill("Ruft lieber nachmittags an")
     pane.get_by_role("button", name="Add note").click()
     expect(pane.locator(".contact-notes")).to_contain_text("Ruft lieber nachmittags an")
+    # The agent names the customer inline; the header and the list row follow without a reload.
+    pane.get_by_text("Edit name").click()
+    pane.get_by_label("Name shown to your team").fill("Frida Lindqvist")
+    pane.get_by_role("button", name="Save name").click()
+    expect(page.locator(f"#thread-{first.pk}-header h2")).to_have_text("Frida Lindqvist")
+    expect(page.locator(f"#conv-row-{first.pk} .name")).to_have_text("Frida Lindqvist")
+    expect(pane).to_contain_text("WhatsApp profile name: Frida")
     page.click(f"#conv-row-{second.pk} a")  # the pane follows the thread opened with htmx
     expect(pane).to_contain_text("Gustav")
     expect(pane).not_to_contain_text("Ruft lieber")
@@ -262,6 +269,16 @@ def test_the_customer_pane_beside_the_thread_folds_away_and_is_a_page_on_phones(
     page.locator(".contact-toggle").click()
     page.wait_for_url(f"{live_asgi}/inbox/c/{first.pk}/contact/")
     expect(page.locator("#contact-pane")).to_contain_text("Ruft lieber nachmittags an")
+    # On its own page the pane saves in place; the header and row fragments have no target here
+    # and are dropped before htmx looks for them.
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.locator("#contact-pane").get_by_text("Edit name").click()
+    page.get_by_label("Name shown to your team").fill("Frida L.")
+    page.get_by_role("button", name="Save name").click()
+    expect(page.locator("#contact-pane .contact-name")).to_have_text("Frida L.")
+    assert page.url == f"{live_asgi}/inbox/c/{first.pk}/contact/"
+    assert not [e for e in errors if "oobErrorNoTarget" in e], errors
 
 
 def test_the_closes_soonest_list_keeps_its_order_live(live_asgi, page, agent, number):
