@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -109,13 +110,33 @@ class ListPage:
 
 
 def _with_list_details(qs: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    """The row's extras in the same query (last message) plus one prefetch (labels)."""
-    last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-created_at", "-id")
+    """The row's extras in the same query (the last message) plus one prefetch (labels).
+
+    The last message is the one the thread ends with (msg_thread_order_idx's order), from
+    either side, notes included, so the row shows the thread's real latest activity. Only a
+    reaction that still stands counts: not an empty one (a reaction taken back), nor one that
+    the same side replaced or took back later. `last_at` is that message's own time, as its
+    bubble shows it: Meta's timestamp for the customer's, when Meta took ours, else queued.
+    """
+    replaced = Message.objects.filter(
+        conversation=OuterRef("conversation"),
+        type="reaction",
+        direction=OuterRef("direction"),
+        context_wamid=OuterRef("context_wamid"),
+        created_at__gt=OuterRef("created_at"),
+    )
+    last = (
+        Message.objects.filter(conversation=OuterRef("pk"))
+        .exclude(type="reaction", text="")
+        .exclude(Q(type="reaction") & Exists(replaced))
+        .order_by("-created_at", "-id")
+    )
     return qs.annotate(
         last_text=Subquery(last.values("text")[:1]),
         last_type=Subquery(last.values("type")[:1]),
         last_direction=Subquery(last.values("direction")[:1]),
         last_status=Subquery(last.values("status")[:1]),
+        last_at=Subquery(last.values(at=Coalesce("sent_at", "created_at"))[:1]),
     ).prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
 
 

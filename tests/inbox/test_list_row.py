@@ -1,0 +1,147 @@
+"""The list row shows the thread's real latest activity: the last message of either side, with
+its own time, whatever it was (a reply, a template, a note, a reaction, a failure)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from conversations import services
+from conversations.models import Message
+from inbox import queries
+from tests.conversations.conftest import inbound, profile
+from tests.conversations.test_send_template import GOOD, order_update  # noqa: F401 (fixture)
+
+
+def customer_writes(number, text="Wo ist mein Paket?", *, minutes_ago=30, wa_id="4915100000501", **extra):
+    return services.inbound_message_receive(
+        number=number,
+        message=inbound(at=timezone.now() - timedelta(minutes=minutes_ago), wa_id=wa_id, text=text, **extra),
+        profile=profile(wa_id=wa_id, name="Jana Schmidt"),
+    )
+
+
+def row_html(client, conversation) -> str:
+    html = client.get("/inbox/?status=all").content.decode()
+    match = re.search(rf'<li id="conv-row-{conversation.pk}".*?</li>', html, re.S)
+    assert match, "the row is on the list"
+    return match.group(0)
+
+
+def snippet(row: str) -> str:
+    inner = re.search(r'<span class="snippet">(.*?)</span>\s*(<span class="unread|</span>)', row, re.S).group(1)
+    return " ".join(re.sub(r"<[^>]+>", " ", inner).split())
+
+
+def shown_time(row: str) -> str:
+    return re.search(r'<time datetime="([^"]+)"', row).group(1)
+
+
+def iso(value) -> str:
+    return timezone.localtime(value, timezone.get_default_timezone()).isoformat()
+
+
+@pytest.mark.django_db
+def test_a_reply_shows_as_you_with_its_time(client, agent, number):
+    conversation = customer_writes(number).conversation
+    reply = services.message_send_text(conversation=conversation, sender=agent, text="Es kommt morgen.")
+    client.force_login(agent)
+    row = row_html(client, conversation)
+    assert snippet(row) == "You: Es kommt morgen."
+    reply.refresh_from_db()
+    assert shown_time(row) == iso(reply.sent_at or reply.created_at)  # the time its bubble shows
+
+
+@pytest.mark.django_db
+def test_a_template_sent_shows_its_text(client, agent, number, order_update):  # noqa: F811
+    conversation = customer_writes(number, minutes_ago=3 * 24 * 60).conversation
+    services.message_send_template(
+        conversation=conversation, sender=agent, template="order_update", language="de", parameters=GOOD
+    )
+    client.force_login(agent)
+    assert (
+        snippet(row_html(client, conversation))
+        == "You: Bestellung 1042 Hallo Jana, deine Bestellung ist unterwegs. Dein Shop Verfolgen"
+    )
+
+
+@pytest.mark.django_db
+def test_a_note_is_the_latest_activity_with_its_own_time_and_moves_the_row_up(client, agent, number):
+    noted = customer_writes(number, minutes_ago=60).conversation
+    other = customer_writes(number, "Hallo?", minutes_ago=10, wa_id="4915100000502").conversation
+    note = services.note_add(conversation=noted, author=agent, text="Ruft morgen wieder an")
+    client.force_login(agent)
+    row = row_html(client, noted)
+    assert snippet(row) == "Note: Ruft morgen wieder an"
+    assert shown_time(row) == iso(note.created_at)
+    html = client.get("/inbox/?status=all").content.decode()
+    assert html.index(f'id="conv-row-{noted.pk}"') < html.index(f'id="conv-row-{other.pk}"')
+
+
+@pytest.mark.django_db
+def test_a_failed_reply_says_it_was_not_delivered(client, agent, number):
+    conversation = customer_writes(number).conversation
+    reply = services.message_send_text(conversation=conversation, sender=agent, text="Es kommt morgen.")
+    Message.objects.filter(pk=reply.pk).update(status=Message.Status.FAILED, error_code=131026)
+    client.force_login(agent)
+    assert snippet(row_html(client, conversation)) == "Not delivered You: Es kommt morgen."
+
+
+@pytest.mark.django_db
+def test_a_reaction_reads_as_one_and_a_removed_reaction_is_not_activity(client, agent, number):
+    first = customer_writes(number, "Danke!")
+    conversation = first.conversation
+    services.message_send_text(conversation=conversation, sender=agent, text="Gern!")
+    reaction = customer_writes(number, "👍", minutes_ago=1, type="reaction", reaction_to=first.wamid)
+    assert reaction is not None and reaction.type == "reaction"
+    client.force_login(agent)
+    assert snippet(row_html(client, conversation)) == "Reacted 👍"
+    customer_writes(number, "❤️", minutes_ago=1, type="reaction", reaction_to=first.wamid)  # changes it
+    assert snippet(row_html(client, conversation)) == "Reacted ❤️"
+    # The customer takes the reaction back: an empty reaction, not something to preview.
+    customer_writes(number, "", minutes_ago=0, type="reaction", reaction_to=first.wamid)
+    assert snippet(row_html(client, conversation)) == "You: Gern!"
+
+
+@pytest.mark.django_db
+def test_the_live_row_shows_the_same_as_the_list(agent, number):
+    conversation = customer_writes(number).conversation
+    services.note_add(conversation=conversation, author=agent, text="Bitte zurückrufen")
+    for row in (queries.conversation_row(agent, conversation.pk), queries.conversation_row_unchecked(conversation.pk)):
+        assert (row.last_text, row.last_status, row.last_direction) == ("Bitte zurückrufen", "note", "out")
+        assert row.last_at is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [4, 24])
+def test_the_list_runs_a_fixed_number_of_queries_whatever_the_last_activity(
+    client,
+    agent,
+    number,
+    order_update,  # noqa: F811
+    rows,
+    django_assert_num_queries,
+):
+    from tests.inbox.test_inbox_pages import QUERIES_ON_THE_LIST_PAGE
+
+    for i in range(rows):
+        conversation = customer_writes(
+            number, f"Frage {i}", wa_id=f"49151000006{i:02d}", minutes_ago=60 + i
+        ).conversation
+        kind = i % 4
+        if kind == 1:
+            services.message_send_text(conversation=conversation, sender=agent, text=f"Antwort {i}")
+        elif kind == 2:
+            services.note_add(conversation=conversation, author=agent, text=f"Notiz {i}")
+        elif kind == 3:
+            services.message_send_template(
+                conversation=conversation, sender=agent, template="order_update", language="de", parameters=GOOD
+            )
+    client.force_login(agent)
+    client.get("/inbox/")
+    with django_assert_num_queries(QUERIES_ON_THE_LIST_PAGE):
+        response = client.get("/inbox/")
+    assert response.content.decode().count('class="snippet"') == rows
