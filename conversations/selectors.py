@@ -169,14 +169,18 @@ def search(
     branches = []
     if contact_q is not None:
         branches.append(base.filter(contact__in=Contact.objects.filter(contact_q).values("pk")))
-    if match is not None and limit is not None and connection.vendor == "postgresql" and order_by is RECENT_FIRST:
+    if connection.vendor != "postgresql":
+        limit = None  # SQLite (make run) cannot limit the parts of a UNION; its data is small
+    if match is not None and limit is not None and order_by is RECENT_FIRST:
         return base.filter(pk__in=_page_of_matches(base, tsquery_for(query), branches, limit))
-    if match is not None:
-        branches.append(base.filter(pk__in=Message.objects.filter(match).values("conversation_id")))
     if limit is None:
         branches = [branch.order_by().values("pk") for branch in branches]
     else:
         branches = [branch.order_by(*order_by).values("pk")[:limit] for branch in branches]
+    if match is not None:
+        # The threads of every matching message, collected from the text index as one set: as a
+        # join instead, PostgreSQL may read every thread's messages for a word found in none.
+        branches.append(Message.objects.filter(match).values("conversation_id"))
     ids = branches[0].union(*branches[1:]) if len(branches) > 1 else branches[0]
     return base.filter(pk__in=ids)
 
