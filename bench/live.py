@@ -106,6 +106,8 @@ def main() -> None:
     try:
         wait_for_port(port)
         cookies = [session_cookie(base, f"agent{i}") for i in range(args.agents)]
+        if not all("sessionid=" in cookie for cookie in cookies):
+            sys.exit("bench: some agents could not sign in")
         received: list[dict[int, list[float]]] = [{} for _ in range(args.agents)]
 
         async def run() -> None:
@@ -118,6 +120,7 @@ def main() -> None:
                 for i, cookie in enumerate(cookies)
             ]
             await asyncio.gather(*(ready.wait() for ready in readies))
+            print("sending", file=sys.stderr, flush=True)
             sender = threading.Thread(target=send, args=(args, base, posted))
             sender.start()
             while sender.is_alive():
@@ -143,6 +146,7 @@ def main() -> None:
             duplicates += len(times) - 1
             latencies.append((times[0] - at) * 1000)
     pairs = len(posted) * args.agents
+    emit("agents_hearing", sum(1 for agent in received if agent), "agents", of=args.agents)
     latencies.sort()
     emit("messages", len(posted), "messages", agents=args.agents, rate=args.rate)
     if latencies:
