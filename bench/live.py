@@ -3,8 +3,9 @@
 The production shape (uvicorn with 2 workers, the webhook processor, channels_redis) on a
 scratch database; --agents agents (all numbers) signed in with a websocket each; --rate signed
 text webhooks per second for --seconds, each from one of 300 customers. For every (message,
-agent) pair it measures the time from the webhook POST to that agent's socket receiving the
-message's bubble, and checks each pair arrives exactly once.
+agent) pair it measures the time from the webhook POST to that agent's socket receiving what
+puts the message on the agent's screen (the list row with its preview; the bubble too, for an
+agent who has that thread open), and checks each pair arrives exactly once.
 
 Prints one JSON line per figure: p50/p95/max latency (ms), delivered share, duplicates.
 
@@ -37,7 +38,8 @@ from webhook_intake import APP_SECRET, PYTHON, ROOT, environment, free_port, inb
 
 PASSWORD = "bench-live-password"
 TOKEN = re.compile(r"LIVE-(\d+)-")
-APPEND = 'hx-swap-oob="beforeend:#thread-'
+# The fragments that show a new message: its thread's list row, or its bubble in an open thread.
+SHOWS_A_MESSAGE = ('hx-swap-oob="afterbegin:#conversation-rows"', 'hx-swap-oob="beforeend:#thread-')
 
 
 def create_agents(count: int) -> None:
@@ -78,7 +80,7 @@ async def listen(url: str, cookie: str, origin: str, received: dict, ready: asyn
             except TimeoutError:
                 continue
             now = time.monotonic()
-            if APPEND not in frame:
+            if not any(marker in frame for marker in SHOWS_A_MESSAGE):
                 continue
             for index in {int(m) for m in TOKEN.findall(frame)}:
                 received.setdefault(index, []).append(now)
@@ -104,6 +106,8 @@ def main() -> None:
     try:
         wait_for_port(port)
         cookies = [session_cookie(base, f"agent{i}") for i in range(args.agents)]
+        if not all("sessionid=" in cookie for cookie in cookies):
+            sys.exit("bench: some agents could not sign in")
         received: list[dict[int, list[float]]] = [{} for _ in range(args.agents)]
 
         async def run() -> None:
@@ -116,6 +120,7 @@ def main() -> None:
                 for i, cookie in enumerate(cookies)
             ]
             await asyncio.gather(*(ready.wait() for ready in readies))
+            print("sending", file=sys.stderr, flush=True)
             sender = threading.Thread(target=send, args=(args, base, posted))
             sender.start()
             while sender.is_alive():
@@ -141,6 +146,7 @@ def main() -> None:
             duplicates += len(times) - 1
             latencies.append((times[0] - at) * 1000)
     pairs = len(posted) * args.agents
+    emit("agents_hearing", sum(1 for agent in received if agent), "agents", of=args.agents)
     latencies.sort()
     emit("messages", len(posted), "messages", agents=args.agents, rate=args.rate)
     if latencies:

@@ -8,13 +8,14 @@ htmx out-of-band swaps; a browser that missed events re-fetches on reconnect.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import threading
 import uuid
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -46,7 +47,7 @@ def batched():
     """Collect the events committed inside, and publish them once at the end, coalesced.
 
     The webhook processor wraps each batch in this: a batch of 200 messages then costs one
-    event loop and one channel-layer connection instead of two per message, and a thread that
+    push per group instead of two per message, and a thread that
     changed five times in the batch is announced once. Events of a rolled-back transaction were
     never collected (they are sent on commit), so nothing is announced that did not happen.
     """
@@ -95,9 +96,48 @@ def _publish(items: list[tuple[str, tuple]]) -> None:
                 log.exception("realtime push to %s failed", name)
 
     try:
-        async_to_sync(send_all)()
+        _publisher().run(send_all(), timeout=PUSH_TIMEOUT_SECONDS)
     except Exception:
         log.exception("realtime pushes failed")
+
+
+# A push that takes longer than this is given up (Redis unreachable): the write never waits on it.
+PUSH_TIMEOUT_SECONDS = 5.0
+
+
+class _Publisher:
+    """One event loop, in a thread of its own, for every push of this process.
+
+    The channel layer keeps a Redis connection pool per event loop, and async_to_sync starts a
+    new loop for each call: each batch would open (and drop) its own Redis connections. One
+    long-lived loop keeps one connection for the life of the process.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="realtime-publisher", daemon=True).start()
+
+    def run(self, coroutine, *, timeout: float) -> None:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
+
+
+_publisher_instance: _Publisher | None = None
+_publisher_lock = threading.Lock()
+
+
+def _publisher() -> _Publisher:
+    """This process's publisher (a forked worker starts its own: threads do not survive a fork)."""
+    global _publisher_instance
+    with _publisher_lock:
+        if _publisher_instance is None or _publisher_instance.pid != os.getpid():
+            _publisher_instance = _Publisher()
+        return _publisher_instance
 
 
 def _send_on_commit(names: list[str], payload: dict) -> None:

@@ -24,6 +24,9 @@ RECENT_BATCHES = 32
 # Close code for "not signed in / not allowed" (4000-4999 are free for applications).
 CLOSE_UNAUTHORIZED = 4401
 
+# Batch renders running in this process, by (batch, language, time zone): see _batch_html.
+_rendering: dict[tuple, asyncio.Future] = {}
+
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
@@ -70,18 +73,66 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         due = changed or time.monotonic() - self.refreshed_at > REFRESH_SECONDS
         if due and not await self._refresh():
             return
-        batch = event.get("batch")
+        html = await self._batch_html(payloads, event.get("batch"))
+        if html:
+            await self.send(text_data=html)
         for payload in payloads:
-            kind = payload.get("type")
-            if kind in (live.MESSAGE_NEW, live.MESSAGE_UPDATED, live.CONVERSATION_UPDATED):
-                html = live.shared_fragment(self.viewer, payload, batch=batch)  # no database, no thread hop
-                if html is None:
-                    html = await database_sync_to_async(live.render_event)(self.viewer, payload, batch=batch)
-                if html:
-                    await self.send(text_data=html)
-            elif kind != live.USER_CHANGED:
+            if payload.get("type") not in live.LIVE_KINDS and payload.get("type") != live.USER_CHANGED:
                 # Other events (none yet) go on as JSON for scripts that listen to the socket.
                 await self.send_json(payload)
+
+    async def _batch_html(self, payloads: list[dict], batch: str | None) -> str:
+        """The batch's fragments for this socket: from the process's shared cache when another
+        socket rendered them already, else rendered in the database thread. Sockets that hear a
+        batch at the same moment wait for the first one's render instead of each queueing a
+        hop to the one database thread (the hops alone cost more than the render)."""
+        watching = getattr(self, "watching", None)
+
+        def cached() -> str | None:
+            return live.batch_html(self.viewer, payloads, batch=batch, watching=watching, render=False)
+
+        if (html := cached()) is not None:
+            return html
+        key = (batch, self.viewer.language, str(self.viewer.zone))
+        if batch is not None and (first := _rendering.get(key)) is not None:
+            await asyncio.shield(first)
+            if (html := cached()) is not None:
+                return html
+        mine = None
+        if batch is not None and key not in _rendering:
+            mine = _rendering[key] = asyncio.get_running_loop().create_future()
+        try:
+            return await database_sync_to_async(live.batch_html)(
+                self.viewer, payloads, batch=batch, watching=watching, render=True
+            )
+        finally:
+            if mine is not None:
+                del _rendering[key]
+                mine.set_result(None)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        """The browser says which thread it shows: {"watch": <conversation id> or null, "after":
+        <the newest message id on its page>}. Only that thread's bubbles, header and composer
+        are sent to this socket; list rows go to every socket."""
+        if not isinstance(content, dict) or "watch" not in content:
+            return
+        watch, after = content.get("watch"), content.get("after")
+        self.watching = watch if type(watch) is int else None
+        if self.watching is not None and type(after) is int:
+            html = await database_sync_to_async(live.messages_after)(self.viewer, self.watching, after)
+            if html:
+                await self.send(text_data=html)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        if text_data:  # binary frames mean nothing here
+            await super().receive(text_data=text_data, **kwargs)
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:  # not JSON: ignored like any message the consumer does not understand
+            return None
 
     async def _refresh(self) -> bool:
         viewer = await database_sync_to_async(live.viewer_refreshed)(self.viewer)

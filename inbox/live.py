@@ -1,8 +1,9 @@
-"""Live updates: turn a conversations event into htmx out-of-band swaps for one viewer.
+"""Live updates: turn a batch of conversations events into htmx out-of-band swaps for one viewer.
 
-The consumer calls `render_event` (synchronous, in database_sync_to_async) for each event it
-hears. It renders the *same* partials the pages use, in the viewer's language and time zone,
-and only for conversations that viewer may see (the group names alone are not trusted).
+The consumer calls `batch_html` for each batch it hears. It renders the *same* partials the
+pages use, in the viewer's language and time zone, and only for conversations that viewer may
+see (the group names alone are not trusted): list rows for everyone, the thread's own parts only
+for the socket that has that thread open (it says so with a `watch` message).
 """
 
 from __future__ import annotations
@@ -96,12 +97,15 @@ def viewer_refreshed(viewer: Viewer) -> Viewer | None:
     return replace(viewer, user=user, number_ids=frozenset(numbers_for_user(user).values_list("pk", flat=True)))
 
 
-# Message fragments do not depend on who looks at them, only on the language and time zone they
-# are shown in: rendered once per process and shared by every socket that may see the thread.
+# Fragments do not depend on who looks at them, only on the language and time zone they are shown
+# in: each is rendered once per process and batch, and shared by every socket that may see it.
 _shared: OrderedDict[tuple, tuple[float, str]] = OrderedDict()
 _shared_lock = threading.Lock()
 SHARED_FOR_SECONDS = 5.0
 SHARED_MAX = 2000
+LIVE_KINDS = (MESSAGE_NEW, MESSAGE_UPDATED, CONVERSATION_UPDATED)
+# How many messages a socket that starts watching a thread is sent to catch up (see messages_after).
+CATCH_UP_MAX = 50
 
 
 def may_see(viewer: Viewer, payload: dict) -> bool | None:
@@ -112,65 +116,108 @@ def may_see(viewer: Viewer, payload: dict) -> bool | None:
     return number_id in viewer.number_ids
 
 
-def _shared_key(viewer: Viewer, payload: dict, batch: str | None) -> tuple | None:
-    if not batch or not may_see(viewer, payload):
-        return None
-    return (batch, tuple(sorted(payload.items())), viewer.language, str(viewer.zone))
+class _NotCached(Exception):
+    """A fragment is not in the shared cache yet and the caller may not touch the database."""
 
 
-def shared_fragment(viewer: Viewer, payload: dict, *, batch: str | None = None) -> str | None:
-    """The fragments another socket of this process already rendered for this event; None if
-    there are none yet (then render_event renders and shares them). No database access."""
-    if payload.get("type") == CONVERSATION_UPDATED and not batch:
+def batch_html(
+    viewer: Viewer, payloads: list[dict], *, batch: str | None, watching: int | None, render: bool
+) -> str | None:
+    """Everything one published batch changes on this viewer's screen, as htmx OOB fragments.
+
+    Every agent of a number sees its list, so each changed conversation's list row goes to
+    everyone who may see it, once per batch however many events touched it. The thread itself
+    (message bubbles, header, composer) goes only to the socket watching that thread, which
+    is the only one with the thread on screen: rendering them for all viewers cost the most.
+
+    With render=False nothing touches the database: the fragments come from the shared cache,
+    or the answer is None (then call again with render=True in a worker thread).
+    """
+    parts: list[str] = []
+    rows: dict[int, bool | None] = {}  # conversation id -> may see it (None: the row query checks)
+    try:
+        for payload in payloads:
+            kind = payload.get("type")
+            if kind not in LIVE_KINDS:
+                continue
+            visible = may_see(viewer, payload)
+            if visible is False:
+                continue
+            if visible is None and not render:
+                raise _NotCached
+            try:
+                conversation_id = int(payload["conversation_id"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if kind != MESSAGE_UPDATED:  # ticks do not change the row
+                rows.setdefault(conversation_id, visible)
+            if conversation_id == watching:
+                if not render:
+                    raise _NotCached
+                # For this viewer alone (their "me" in the assignee menu): few sockets watch a thread.
+                parts.append(_render(viewer, payload, kind))
+        for conversation_id, visible in rows.items():
+            if visible is None:  # not known from the cache: checked by the query, so not shared
+                parts.append(_in_viewers_locale(viewer, row_fragment, viewer.user, conversation_id))
+            else:
+                make = lambda c=conversation_id: _in_viewers_locale(viewer, _row, c)  # noqa: E731
+                parts.append(_shared_or_render(viewer, ("row", conversation_id), batch, render, make))
+    except _NotCached:
         return None
-    if may_see(viewer, payload) is False:
-        return ""
-    key = _shared_key(viewer, payload, batch)
-    if key is None:
-        return None
+    return "".join(parts)
+
+
+def _shared_or_render(viewer: Viewer, what: tuple, batch: str | None, render: bool, make) -> str:
+    """One fragment from the shared cache (keyed by batch, fragment, language and time zone), or
+    rendered now and shared; without a batch there is nothing to share it by."""
+    if batch is None:
+        if not render:
+            raise _NotCached
+        return make()
+    key = (batch, what, viewer.language, str(viewer.zone))
+    now = time.monotonic()
     with _shared_lock:
         cached = _shared.get(key)
-    if cached is not None and time.monotonic() - cached[0] < SHARED_FOR_SECONDS:
+    if cached is not None and now - cached[0] < SHARED_FOR_SECONDS:
         return cached[1]
-    return None
+    if not render:
+        raise _NotCached
+    html = make()
+    with _shared_lock:
+        _shared[key] = (now, html)
+        while len(_shared) > SHARED_MAX:
+            _shared.popitem(last=False)
+    return html
 
 
-def render_event(viewer: Viewer, payload: dict, *, batch: str | None = None) -> str:
-    """The OOB fragments for one event, or "" when there is nothing this viewer may see.
+def _in_viewers_locale(viewer: Viewer, render, *args, **kwargs) -> str:
+    with translation.override(viewer.language), timezone.override(viewer.zone or timezone.get_default_timezone()):
+        return render(*args, **kwargs)
 
-    Events of one published batch (`batch`) are rendered once per language and time zone in
-    this process and shared by every socket that may see them: the fragments hold nothing
-    about the viewer (conversation_fragments renders them without a user).
-    """
-    kind = payload.get("type")
-    if kind not in (MESSAGE_NEW, MESSAGE_UPDATED, CONVERSATION_UPDATED):
+
+def messages_after(viewer: Viewer, conversation_id: int, after_id: int) -> str:
+    """The thread's messages newer than `after_id`, for a socket that starts watching it: one
+    that arrived between the thread page's query and the socket's `watch` is not missed."""
+    try:
+        conversation = queries.conversation_for_agent(viewer.user, conversation_id)
+    except Http404:
         return ""
-    if may_see(viewer, payload) is False:
-        return ""
-    key = _shared_key(viewer, payload, batch)
-    if key is not None:
-        now = time.monotonic()
-        with _shared_lock:
-            cached = _shared.get(key)
-        if cached is not None and now - cached[0] < SHARED_FOR_SECONDS:
-            return cached[1]
-        html = _render(viewer, payload, kind, shared=True)
-        with _shared_lock:
-            _shared[key] = (now, html)
-            while len(_shared) > SHARED_MAX:
-                _shared.popitem(last=False)
-        return html
-    return _render(viewer, payload, kind)
+    newer = conversation.messages.filter(pk__gt=after_id).exclude(type="reaction").order_by("pk")
+    return "".join(
+        _in_viewers_locale(viewer, message_fragments, viewer.user, conversation, pk, new=True)
+        for pk in newer.values_list("pk", flat=True)[:CATCH_UP_MAX]
+    )
 
 
-def _render(viewer: Viewer, payload: dict, kind: str, *, shared: bool = False) -> str:
+def _render(viewer: Viewer, payload: dict, kind: str) -> str:
+    """The thread's own fragments for one event, for the viewer watching that thread."""
     try:
         conversation = queries.conversation_for_agent(viewer.user, int(payload["conversation_id"]))
     except (Http404, KeyError, TypeError, ValueError):
         return ""
     with translation.override(viewer.language), timezone.override(viewer.zone or timezone.get_default_timezone()):
         if kind == CONVERSATION_UPDATED:
-            return conversation_fragments(None if shared else viewer.user, conversation)
+            return conversation_fragments(viewer.user, conversation)
         return message_fragments(viewer.user, conversation, payload.get("message_id"), new=kind == MESSAGE_NEW)
 
 
@@ -185,20 +232,17 @@ def message_fragments(user, conversation, message_id, *, new: bool) -> str:
         if target is not None:
             return render_to_string("inbox/thread.html#message", {**context, "message": target, "oob": "true"})
     if new:
-        # Appended to the open thread (static/js/inbox.js skips it if the sender's page already has it);
-        # the list row moves up.
-        html = render_to_string("inbox/thread.html#message-oob-append", {**context, "message": message})
-        return html + _row(conversation.pk)
+        # Appended to the open thread (static/js/inbox.js skips it if the sender's page already has it).
+        return render_to_string("inbox/thread.html#message-oob-append", {**context, "message": message})
     # Ticks, failure reason or media changed: replace the row in place if it is on the page.
     return render_to_string("inbox/thread.html#message", {**context, "message": message, "oob": "true"})
 
 
 def conversation_fragments(user, conversation) -> str:
-    """The thread's list row, header and composer; `user` None renders them for anyone who may
-    see the thread (no "me" in the assignee menu)."""
+    """The thread's header and composer; `user` None renders them for anyone who may see the
+    thread (no "me" in the assignee menu)."""
     context = thread_context(user, conversation)
-    html = _row(conversation.pk)
-    html += render_to_string("inbox/thread.html#header", {**context, "oob": "true"})
+    html = render_to_string("inbox/thread.html#header", {**context, "oob": "true"})
     # The composer is only swapped when the window opened or closed (inbox.js compares data-window),
     # so an agent's half-typed reply is never wiped.
     html += render_to_string("inbox/thread.html#composer", {**context, "oob": "true"})

@@ -200,14 +200,18 @@ def _closing_soonest_page(qs: QuerySet[Conversation], cursor: str | None, limit:
     return ListPage(conversations=rows, next_cursor=next_cursor)
 
 
+# What list.html's row shows of the conversation's relations (read in the row's query).
+ROW_RELATED = ("contact", "number", "assignee")
+
+
 def conversation_row(user, pk: int) -> Conversation | None:
     """One list row, with the same extras as the list (for live updates); None if not visible."""
-    return _with_list_details(conversations_for_user(user).filter(pk=pk)).first()
+    return _with_list_details(conversations_for_user(user).filter(pk=pk)).select_related(*ROW_RELATED).first()
 
 
 def conversation_row_unchecked(pk: int) -> Conversation | None:
     """One list row for live updates whose reader's access was already checked (inbox.live)."""
-    return _with_list_details(Conversation.objects.filter(pk=pk)).first()
+    return _with_list_details(Conversation.objects.filter(pk=pk)).select_related(*ROW_RELATED).first()
 
 
 def numbers_of(user) -> list[BusinessNumber]:

@@ -122,11 +122,32 @@
     if (document.visibilityState === "visible" && row && row.classList.contains("unread")) markRead();
   });
 
+  // The socket sends the open thread's bubbles, header and composer only to a page that says it
+  // shows that thread ("watch"), with the newest message it has, so none is missed in between.
+  var socket = null;
+  var watched;
+  function watchOpenThread(force) {
+    var pane = document.getElementById("thread-pane");
+    var id = pane && pane.dataset.conversation ? parseInt(pane.dataset.conversation, 10) : null;
+    if (!socket || (id === watched && !force)) return;
+    watched = id;
+    var newest = 0;
+    if (pane) {
+      pane.querySelectorAll("li.msg[id^='msg-']").forEach(function (li) {
+        var pk = parseInt(li.id.slice(4), 10);
+        if (pk > newest) newest = pk;
+      });
+    }
+    socket.send(JSON.stringify({ watch: id, after: newest }), pane || document.body);
+  }
+
   // Connection state, and a re-fetch after a reconnect instead of replaying missed events.
   var opened = false;
-  document.addEventListener("htmx:wsOpen", function () {
+  document.addEventListener("htmx:wsOpen", function (event) {
     document.body.classList.add("live");
     document.body.classList.remove("offline");
+    socket = event.detail.socketWrapper;
+    watchOpenThread(true);
     if (opened) htmx.trigger(document.body, "inbox:resync");
     opened = true;
   });
@@ -137,6 +158,7 @@
 
   // The list highlights the open thread when threads are opened with htmx.
   document.addEventListener("htmx:afterSettle", function () {
+    watchOpenThread(false);
     var pane = document.getElementById("thread-pane");
     document.querySelectorAll(".conv-row.current").forEach(function (row) {
       row.classList.remove("current");
