@@ -22,10 +22,10 @@ from conversations import events
 from conversations.models import BusinessNumber, Contact, Conversation, Message
 from conversations.services import (
     NON_UNREAD_TYPES,
-    NON_WINDOW_TYPES,
     _message_asks_opt_out,
     market_for,
 )
+from conversations.window import renews_window
 
 PLAIN_TYPES = frozenset({"text", "button", "interactive", "location", "contacts", "order", "unsupported"})
 _WAMID_MAX = Message._meta.get_field("wamid").max_length
@@ -156,7 +156,7 @@ def _threads_move(stored: list[Message]) -> None:
         move = moves[message.conversation_id]
         at: datetime = message.sent_at
         move["latest"] = max(filter(None, [move["latest"], at]))
-        if message.type not in NON_WINDOW_TYPES:
+        if renews_window(message.type):
             move["inbound"] = max(filter(None, [move["inbound"], at]))
         if message.type not in NON_UNREAD_TYPES:
             move["unread"] += 1

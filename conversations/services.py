@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from conversations import events
+from conversations import events, window
 from conversations.exceptions import (
     BudgetExceeded,
     ConversationError,
@@ -38,9 +38,6 @@ from conversations.models import BusinessNumber, CannedResponse, Contact, Conver
 
 log = logging.getLogger(__name__)
 
-# Meta's message types that do not count as the customer writing to us (cloud-api.md 4.1:
-# uncertain whether they reopen the window, so they do not).
-NON_WINDOW_TYPES = frozenset({"reaction", "system", "unsupported"})
 # Types that should not raise the unread count (nothing for an agent to answer).
 NON_UNREAD_TYPES = frozenset({"reaction", "system"})
 
@@ -323,7 +320,7 @@ def inbound_message_receive(*, number: BusinessNumber, message: Any, profile: An
         raise
 
     changed = ["updated_at"]
-    if message.type not in NON_WINDOW_TYPES and (
+    if window.renews_window(message.type) and (
         conversation.last_inbound_at is None or timestamp > conversation.last_inbound_at
     ):
         # Only forward and only by Meta's clock: a late webhook cannot reopen a closed window.

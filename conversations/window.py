@@ -1,7 +1,9 @@
 """The 24-hour customer service window, as pure functions of time (no ORM, no clock).
 
 The window opens or renews with each inbound customer message, counted from that message's
-own timestamp (Meta's, not our arrival time). Meta's 131047 refusal closes it early.
+own timestamp (Meta's, not our arrival time). Meta's 131047 refusal closes it early. Outside
+it only an approved template may be sent (the send services ask `is_open` before anything else).
+The same rule in SQL is conversations.selectors.window_open_q; a property test holds them equal.
 """
 
 from __future__ import annotations
@@ -9,6 +11,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 WINDOW = timedelta(hours=24)
+
+# Inbound types that do not open or renew the window: a reaction, a system notice (the customer
+# changed number) or a message type Meta could not show us is not the customer writing to us.
+NON_WINDOW_TYPES = frozenset({"reaction", "system", "unsupported"})
+
+
+def renews_window(message_type: str) -> bool:
+    """Whether an inbound message of this type opens or renews the window."""
+    return message_type not in NON_WINDOW_TYPES
 
 
 def _aware(value: datetime, name: str) -> datetime:
