@@ -35,6 +35,7 @@ from conversations.exceptions import (
     WindowClosed,
 )
 from conversations.models import BusinessNumber, CannedResponse, Contact, Conversation, EarlyStatus, Label, Message
+from whatsapp import errors
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,6 @@ STATUS_TIME_FIELD = {
 }
 
 MAX_SNOOZE = timedelta(days=366)
-
-ERROR_WINDOW_CLOSED = 131047
-ERROR_MARKETING_STOPPED = 131050
-# Meta's answer when a template was paused (low quality) or disabled since we checked it.
-TEMPLATE_STOPPED_CODES = (132015, 132016)
 
 
 def _require_aware(value: datetime, name: str) -> datetime:
@@ -396,12 +392,7 @@ def message_status_apply(*, status: Any) -> Message | None:
             message.error_title = (getattr(error, "title", "") or getattr(error, "message", "") or "")[:255]
             message.error_details = getattr(error, "details", "") or getattr(error, "message", "") or ""
             changed += ["status", "error_code", "error_title", "error_details"]
-            if message.error_code == ERROR_WINDOW_CLOSED:
-                _window_close(conversation=message.conversation, at=timestamp)
-            elif message.error_code == ERROR_MARKETING_STOPPED:
-                contact_opt_out(
-                    contact=message.conversation.contact, source=Contact.OptOutSource.META_ERROR, at=timestamp
-                )
+            _refusal_meaning_apply(message.conversation, message.error_code, at=timestamp)
     elif (
         new in STATUS_RANK
         and message.status != Message.Status.FAILED
@@ -904,10 +895,7 @@ def message_send_failed(
     message.error_details = str(reason)
     message.save(update_fields=["status", "failed_at", "error_code", "error_title", "error_details"])
     conversation = message.conversation
-    if code == ERROR_WINDOW_CLOSED:
-        _window_close(conversation=conversation, at=now)
-    elif code == ERROR_MARKETING_STOPPED:
-        contact_opt_out(contact=conversation.contact, source=Contact.OptOutSource.META_ERROR, at=now)
+    _refusal_meaning_apply(conversation, code, at=now)
     if stops_channel:
         BusinessNumber.objects.filter(pk=conversation.number_id, stopped_at__isnull=True).update(
             stopped_at=now, stopped_reason=str(reason)[:255]
@@ -917,13 +905,26 @@ def message_send_failed(
     return message
 
 
+def _refusal_meaning_apply(conversation: Conversation, code: int | None, *, at: datetime) -> None:
+    """What Meta's refusal says beyond the message: the window is closed, or the customer
+    stopped marketing from this business."""
+    meaning = errors.classify(code) if code is not None else None
+    if meaning is None:
+        return
+    if meaning.closes_window:
+        _window_close(conversation=conversation, at=at)
+    elif meaning.stops_marketing:
+        contact_opt_out(contact=conversation.contact, source=Contact.OptOutSource.META_ERROR, at=at)
+
+
 def _after_failure(message: Message, *, code: int | None, at: datetime) -> None:
-    """A message that will never be delivered costs nothing; Meta's 132015/132016 also tell
-    us the template itself is paused or disabled, so nobody else picks it."""
+    """A message that will never be delivered costs nothing; a refusal that says the template
+    itself is paused or disabled since we checked it is applied to the template, so nobody
+    else picks it."""
     from billing import services as billing
 
     billing.billing_status_apply(message_id=message.pk, status=Message.Status.FAILED, pricing=None, at=at)
-    if message.type == "template" and code in TEMPLATE_STOPPED_CODES:
+    if message.type == "template" and code is not None and errors.classify(code).stops_template:
         from templates_app import services as templates
 
         templates.template_send_error_apply(
@@ -1131,16 +1132,16 @@ def message_retry_refusal(*, message: Message, now: datetime | None = None) -> s
     (held-back marketing: after its wait). A message that may have reached the customer can be
     sent again, but only after the agent was warned (see `message_retry_may_duplicate`).
     """
-    from whatsapp import errors
-
     now = _now(now)
     if message.direction != Message.Direction.OUT or message.status != Message.Status.FAILED:
         return _("Only a failed message can be sent again.")
     if message.type != "text":
         return _("Only a text message can be sent again from the thread; choose a template for the others.")
-    if message.error_code is None or message.error_code == ERROR_WINDOW_CLOSED:
+    if message.error_code is None:
         return ""
     kind = errors.classify(message.error_code)
+    if kind.closes_window:
+        return ""
     if kind.kind is errors.Kind.TRANSIENT:
         return ""
     if kind.defer_seconds and message.failed_at and now >= message.failed_at + timedelta(seconds=kind.defer_seconds):

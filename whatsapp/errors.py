@@ -26,6 +26,10 @@ class ErrorClass:
     reason: str  # plain words for agents, lazily translated
     # Seconds to wait before trying again at all (131049: Meta blocks retries within 24 h).
     defer_seconds: int | None = None
+    # What the refusal tells us beyond this message (the services act on these, never on codes):
+    closes_window: bool = False  # the customer service window is closed, whatever we computed
+    stops_marketing: bool = False  # the customer stopped marketing from this business
+    stops_template: bool = False  # the template was paused or disabled since we checked it
 
 
 T, P, S = Kind.TRANSIENT, Kind.PERMANENT, Kind.STOPS_CHANNEL
@@ -63,13 +67,15 @@ ERRORS: dict[int, ErrorClass] = {
     135000: ErrorClass(P, _("WhatsApp reported a generic error for this message.")),
     # Delivery.
     131026: ErrorClass(P, _("The message could not be delivered (not on WhatsApp, or an outdated app).")),
-    131047: ErrorClass(P, _("More than 24 hours since the customer's last message: send a template instead.")),
+    131047: ErrorClass(
+        P, _("More than 24 hours since the customer's last message: send a template instead."), closes_window=True
+    ),
     131049: ErrorClass(
         P,
         _("WhatsApp held back this marketing message to limit what the customer receives; try again after 24 h."),
         defer_seconds=24 * 3600,
     ),
-    131050: ErrorClass(P, _("The customer stopped marketing messages from this business.")),
+    131050: ErrorClass(P, _("The customer stopped marketing messages from this business."), stops_marketing=True),
     130472: ErrorClass(P, _("The customer's number is part of a WhatsApp experiment; the message was not sent.")),
     131051: ErrorClass(P, _("This message type is not supported.")),
     131052: ErrorClass(P, _("The customer's media could not be downloaded (too large or unavailable).")),
@@ -81,8 +87,8 @@ ERRORS: dict[int, ErrorClass] = {
     132005: ErrorClass(P, _("The template text is too long once filled in.")),
     132007: ErrorClass(P, _("The template breaks WhatsApp's format or character rules.")),
     132012: ErrorClass(P, _("The template parameters have the wrong format.")),
-    132015: ErrorClass(P, _("The template is paused for low quality.")),
-    132016: ErrorClass(P, _("The template is disabled.")),
+    132015: ErrorClass(P, _("The template is paused for low quality."), stops_template=True),
+    132016: ErrorClass(P, _("The template is disabled."), stops_template=True),
     132068: ErrorClass(P, _("The template's Flow is blocked.")),
     132069: ErrorClass(P, _("The template's Flow is throttled.")),
 }
