@@ -22,7 +22,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns import live
 from campaigns.models import Campaign, Recipient
+from conversations import events
 from conversations import services as conversations
 from conversations.exceptions import BudgetExceeded, ConversationError
 from conversations.models import Conversation, Message
@@ -261,7 +263,11 @@ def _claim(campaign_id: int, size: int) -> list[Recipient]:
 
 
 def _send_one(campaign: Campaign, recipient: Recipient, *, now: datetime) -> bool:
-    """Send to one recipient in its own savepoint; False when the budget is spent (stop the batch)."""
+    """Send to one recipient in its own savepoint; False when the budget is spent (stop the batch).
+
+    The recipient's new state is set here and written with the batch's others in one UPDATE, in
+    the same transaction as its message.
+    """
     try:
         with transaction.atomic():
             thread = conversations.conversation_get_or_create(number=campaign.number, contact=recipient.contact)
@@ -273,8 +279,6 @@ def _send_one(campaign: Campaign, recipient: Recipient, *, now: datetime) -> boo
                 parameters=recipient.parameters or None,
                 now=now,
             )
-            recipient.state, recipient.message, recipient.reason = Recipient.State.QUEUED, message, ""
-            recipient.save(update_fields=["state", "message", "reason", "updated_at"])
     except BudgetExceeded as exc:
         # Everyone after this one would be refused too: the campaign pauses, this one stays pending.
         report = {**campaign.import_report, "paused_because": str(exc)[:500]}
@@ -283,24 +287,60 @@ def _send_one(campaign: Campaign, recipient: Recipient, *, now: datetime) -> boo
     except ConversationError as exc:
         # Opted out, budget reached, template paused since: this recipient is skipped, with why.
         recipient.state, recipient.reason = Recipient.State.SKIPPED, str(exc)[:1000]
-        recipient.save(update_fields=["state", "reason", "updated_at"])
+    else:
+        recipient.state, recipient.message, recipient.reason = Recipient.State.QUEUED, message, ""
+    recipient.updated_at = now
     return True
 
 
 def campaign_send_batch(*, campaign_id: int, size: int = BATCH_SIZE, now: datetime | None = None) -> int:
     """Send the next batch of a running campaign; how many recipients were handled (0: none left
-    for this worker, or the campaign is not running)."""
-    with transaction.atomic():
-        campaign = Campaign.objects.select_related("number", "created_by").filter(pk=campaign_id).first()
-        if campaign is None or campaign.state != Campaign.State.RUNNING:
-            return 0
-        batch = _claim(campaign_id, size)
-        for recipient in batch:
-            if not _send_one(campaign, recipient, now=now or timezone.now()):
-                return 0
-    if not batch:
+    for this worker, or the campaign is not running).
+
+    The batch's messages are handed to delivery as one task after the commit, and their
+    realtime events (the inbox's threads, the campaign's progress) go out once for the batch.
+    """
+    from conversations import tasks as delivery
+
+    with events.batched(), delivery.deliveries_collected() as queued:
+        handled, stopped = _send_batch(campaign_id=campaign_id, size=size, now=now)
+    if queued:
+        _publish_delivery(campaign_id, queued)
+    if handled or stopped:
+        live.progress_changed(campaign_id)
+    if stopped:
+        return 0
+    if not handled:
         campaign_finish_if_sent(campaign_id=campaign_id)
-    return len(batch)
+    return handled
+
+
+def _publish_delivery(campaign_id: int, message_ids: list[int]) -> None:
+    from campaigns import tasks
+
+    try:
+        tasks.campaign_deliver.delay(campaign_id, message_ids)
+    except Exception as exc:  # the broker is down: the messages wait in the table for the sweep
+        log.warning("campaign %s: %d messages queued, delivery not published (%s)", campaign_id, len(message_ids), exc)
+
+
+@transaction.atomic
+def _send_batch(*, campaign_id: int, size: int, now: datetime | None) -> tuple[int, bool]:
+    """(recipients handled, whether the campaign stopped: paused by the budget or not running)."""
+    campaign = Campaign.objects.select_related("number", "created_by").filter(pk=campaign_id).first()
+    if campaign is None or campaign.state != Campaign.State.RUNNING:
+        return 0, True
+    batch = _claim(campaign_id, size)
+    handled = []
+    stopped = False
+    for recipient in batch:
+        if not _send_one(campaign, recipient, now=now or timezone.now()):
+            stopped = True
+            break
+        handled.append(recipient)
+    if handled:
+        Recipient.objects.bulk_update(handled, ["state", "message", "reason", "updated_at"])
+    return len(handled), stopped
 
 
 @transaction.atomic

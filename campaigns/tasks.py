@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from campaigns import services
+from campaigns import live, services
 
 # A task run sends this many batches, then hands over to a fresh run (so a pause, a deploy or a
 # second worker takes effect between runs, and no run nears the task time limit).
@@ -24,6 +24,16 @@ def campaign_send(campaign_id: int) -> int:
     services.recipients_sync(campaign_id=campaign_id)
     campaign_send.delay(campaign_id)
     return handled
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def campaign_deliver(campaign_id: int, message_ids: list[int]) -> int:
+    """Deliver one batch of a campaign's messages (paced, each claimed alone); their status
+    changes nudge the campaign's live page without looking the campaign up."""
+    from conversations import tasks as delivery
+
+    with live.sending_for(campaign_id):
+        return delivery.messages_deliver.run(message_ids)
 
 
 @shared_task

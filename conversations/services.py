@@ -826,8 +826,8 @@ def message_sent_record(*, message_id: int, wamid: str, payload: dict) -> Messag
         fields.append("status")
     message.save(update_fields=fields)
     events.message_changed(message)
-    _apply_early_statuses(wamid)
-    message.refresh_from_db()
+    if _apply_early_statuses(wamid):
+        message.refresh_from_db()  # the parked statuses moved it on
     return message
 
 
@@ -842,11 +842,14 @@ def early_statuses_purge(*, now: datetime) -> int:
     return deleted
 
 
-def _apply_early_statuses(wamid: str) -> None:
-    """Statuses Meta posted before we stored this wamid, applied now in the order they happened."""
+def _apply_early_statuses(wamid: str) -> bool:
+    """Statuses Meta posted before we stored this wamid, applied now in the order they happened;
+    whether there were any."""
     from whatsapp.schemas import Status
 
     early = list(EarlyStatus.objects.filter(wamid=wamid))
+    if not early:
+        return False
     parsed = []
     for row in early:
         try:
@@ -856,6 +859,7 @@ def _apply_early_statuses(wamid: str) -> None:
     for status in sorted(parsed, key=lambda s: (s.timestamp, STATUS_RANK.get(s.status, 9))):
         message_status_apply(status=status)
     EarlyStatus.objects.filter(pk__in=[row.pk for row in early]).delete()
+    return True
 
 
 @transaction.atomic

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-import time
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from conversations import pacing, services
+from conversations import events, pacing, services
 from conversations.models import Message
 from whatsapp import outbound
 from whatsapp.errors import CloudApiError
@@ -61,27 +63,110 @@ def _payload(message: Message, *, media_id: str = "") -> dict:
 # pair limit) hands the message back to the queue with a countdown, keeping the worker free.
 PACING_SLEEP_AT_MOST = 2.0
 
+_collecting = threading.local()
 
-@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
+
+class _DeliveryTask(Task):
+    """`message_deliver.delay(id)` joins the surrounding `deliveries_collected()` if there is one."""
+
+    def delay(self, *args, **kwargs):
+        ids = getattr(_collecting, "ids", None)
+        if ids is not None and len(args) == 1 and not kwargs:
+            ids.append(args[0])
+            return None
+        return super().delay(*args, **kwargs)
+
+
+@contextmanager
+def deliveries_collected():
+    """Collect the deliveries the block publishes (on commit) instead of one task each; the
+    caller hands the list to `messages_deliver` (one task for a campaign's batch of 25, not 25).
+    If that publish is lost, the messages are still queued in the table and the sweep sends
+    them (once, by the claim)."""
+    outer = getattr(_collecting, "ids", None)
+    if outer is not None:
+        yield outer
+        return
+    _collecting.ids = ids = []
+    try:
+        yield ids
+    finally:
+        _collecting.ids = None
+
+
+def _load(message_ids) -> list[Message]:
+    """Queued messages with what sending needs (number, contact), in one query."""
+    return list(
+        Message.objects.select_related("conversation__number", "conversation__contact")
+        .filter(pk__in=message_ids, status=Message.Status.QUEUED)
+        .order_by("pk")
+    )
+
+
+@shared_task(bind=True, base=_DeliveryTask, max_retries=MAX_RETRIES, acks_late=True, ignore_result=True)
 def message_deliver(self, message_id: int, paced: bool = False) -> None:
     """Hand one queued outbound message to Meta, at most once.
 
     Safe to run twice (acks_late, a redelivered job, a double delay): only the run whose claim
     changes the row from queued to sending calls Meta.
     """
-    # The slot on the number's and the customer's pacing lines (shared through Redis) first.
-    line = None if paced else pacing.line_for_message(message_id)
-    if line is not None:
-        wait = pacing.reserve(line)
-        if wait > PACING_SLEEP_AT_MOST:
-            message_deliver.apply_async((message_id,), {"paced": True}, countdown=wait)
-            return
-        if wait > 0:
-            time.sleep(wait)
-    if not services.message_claim(message_id=message_id):
+    messages = _load([message_id])
+    if not messages:
         return
-    message = Message.objects.select_related("conversation__number", "conversation__contact").get(pk=message_id)
+    outcome = _deliver(messages[0], paced=paced, attempt=self.request.retries)
+    if isinstance(outcome, _Retry):
+        raise self.retry(exc=outcome.exc, countdown=outcome.countdown, kwargs={"paced": False}) from outcome.exc
+    if isinstance(outcome, _Later):
+        message_deliver.apply_async((message_id,), {"paced": True}, countdown=outcome.countdown)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def messages_deliver(message_ids: list[int]) -> int:
+    """Hand several queued messages to Meta, one by one on the pacing line, each claimed alone
+    (so a killed worker leaves at most the one in flight undecided). Their realtime events go
+    out once for the batch. A message that must wait long or be retried continues as its own
+    `message_deliver` task. Returns how many were sent."""
+    sent = 0
+    with events.batched():
+        for message in _load(message_ids):
+            outcome = _deliver(message, paced=False, attempt=0)
+            if isinstance(outcome, _Retry):
+                message_deliver.apply_async((message.pk,), countdown=outcome.countdown)
+            elif isinstance(outcome, _Later):
+                message_deliver.apply_async((message.pk,), {"paced": True}, countdown=outcome.countdown)
+            elif outcome is True:
+                sent += 1
+    return sent
+
+
+@dataclass(frozen=True)
+class _Retry:
+    exc: CloudApiError
+    countdown: float
+
+
+@dataclass(frozen=True)
+class _Later:
+    countdown: float
+
+
+def _deliver(message: Message, *, paced: bool, attempt: int) -> bool | _Retry | _Later:
+    """Claim, wait for the pacing slot, send and record one message; True when Meta took it."""
+    message_id = message.pk
+    if not services.message_claim(message_id=message_id):
+        return False
     conversation = message.conversation
+    # The slot on the number's and the customer's pacing lines (shared through Redis), taken
+    # after the claim so that nothing but building the request lies between the slot and the
+    # send. A message back from a long wait (paced) already holds its place on the customer's
+    # line; it takes only a fresh slot on the number's.
+    line = pacing.line_for(conversation)
+    if paced:
+        line = pacing.Line(line.phone_number_id)
+    wait = pacing.wait_for_slot(line, sleep_at_most=PACING_SLEEP_AT_MOST) if pacing.enabled() else 0.0
+    if wait > 0:
+        services.message_requeue(message_id=message_id)
+        return _Later(wait)
     now = timezone.now()
     # The window is checked again now: a reply queued at 23:59:59 and picked up after the
     # window closed must not go out as a free-form message (Meta would refuse it with 131047,
@@ -96,7 +181,7 @@ def message_deliver(self, message_id: int, paced: bool = False) -> None:
             ),
             now=now,
         )
-        return
+        return False
     if conversation.number.stopped_at is not None:
         services.message_send_failed(
             message_id=message_id,
@@ -104,7 +189,7 @@ def message_deliver(self, message_id: int, paced: bool = False) -> None:
             % {"reason": conversation.number.stopped_reason},
             now=now,
         )
-        return
+        return False
     client = get_client()
     phone_number_id = conversation.number.phone_number_id
     try:
@@ -129,19 +214,17 @@ def message_deliver(self, message_id: int, paced: bool = False) -> None:
                 title=_("No answer from WhatsApp"),
                 reason=services.may_have_been_delivered_reason(),
             )
-            return
-        attempt = self.request.retries + 1
-        if exc.transient and self.request.retries < self.max_retries:
+            return False
+        if exc.transient and attempt < MAX_RETRIES:
             log.info("message %s: transient Cloud API error, retrying: %s", message_id, exc)
-            services.message_requeue(message_id=message_id, note=_retry_note(exc, attempt, self.max_retries + 1))
-            countdown = backoff_delay(self.request.retries, base=2, cap=300)
-            countdown = max(countdown, pacing.refused(exc.code, pacing.line_for(conversation)))
-            raise self.retry(exc=exc, countdown=countdown, kwargs={"paced": False}) from exc
+            services.message_requeue(message_id=message_id, note=_retry_note(exc, attempt + 1, MAX_RETRIES + 1))
+            countdown = backoff_delay(attempt, base=2, cap=300)
+            return _Retry(exc, max(countdown, pacing.refused(exc.code, pacing.line_for(conversation))))
         reason = exc.reason
         if exc.transient:
             reason = _("%(reason)s Tried %(attempts)d times since %(since)s; not sent.") % {
                 "reason": exc.reason,
-                "attempts": attempt,
+                "attempts": attempt + 1,
                 "since": timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M %Z"),
             }
         services.message_send_failed(
@@ -151,8 +234,9 @@ def message_deliver(self, message_id: int, paced: bool = False) -> None:
             reason=reason,
             stops_channel=exc.stops_channel,
         )
-        return
+        return False
     services.message_sent_record(message_id=message_id, wamid=wamid, payload=payload)
+    return True
 
 
 def _retry_note(exc: CloudApiError, attempt: int, attempts: int) -> str:
