@@ -12,17 +12,22 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
 
 from billing import selectors
 from billing.models import BillingRecord
 from conversations.models import BusinessNumber, Contact, Conversation
 from inbox.api_errors import READ_ERRORS, ApiError
+from inbox.params import NO_NUL
 from inbox.roles import perm
 
 router = Router(tags=["billing"])
 
 MAX_PAGE = 500
+# YYYY-MM in the years the ledger can hold: a month in year 9999 has no "next month" to end at.
+MONTH_PATTERN = r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$"
+MONTH = Query(..., pattern=MONTH_PATTERN, description="YYYY-MM", examples=["2026-11"])
 
 
 # --- schemas ----------------------------------------------------------------------------------
@@ -172,7 +177,7 @@ def record_out(record: BillingRecord) -> dict:
 
 
 @router.get("/billing/summary", response={200: SummaryOut, **READ_ERRORS}, summary=_("A month's costs per currency"))
-def billing_summary(request, month: str, number: str | None = None):
+def billing_summary(request, month: str = MONTH, number: str | None = Query(None, pattern=NO_NUL)):
     _finance(request)
     return summary_out(selectors.summary(month=_month(month), number=_number(number)))
 
@@ -184,19 +189,17 @@ def billing_summary(request, month: str, number: str | None = None):
 )
 def billing_records(
     request,
-    month: str,
+    month: str = MONTH,
     cursor: str | None = None,
-    limit: int = 100,
-    number: str | None = None,
-    category: str | None = None,
-    market: str | None = None,
-    state: str | None = None,
-    template: str | None = None,
+    limit: int = Query(100, ge=1, le=MAX_PAGE),
+    number: str | None = Query(None, pattern=NO_NUL),
+    category: str | None = Query(None, pattern=NO_NUL),
+    market: str | None = Query(None, pattern=NO_NUL),
+    state: str | None = Query(None, pattern=NO_NUL),
+    template: str | None = Query(None, pattern=NO_NUL),
     flagged: bool = False,
 ):
     _finance(request)
-    if not 1 <= limit <= MAX_PAGE:
-        raise ApiError(422, "validation_error", _("limit must be 1 to %(max)s.") % {"max": MAX_PAGE})
     filters = {
         k: v
         for k, v in {"category": category, "market": market, "state": state, "template": template}.items()
@@ -214,11 +217,22 @@ def billing_records(
 
 
 class QuoteIn(Schema):
+    # One of the two is needed: a conversation, or a number to write to.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["conversation_id"], "properties": {"conversation_id": {"type": "integer"}}},
+                {"required": ["to"], "properties": {"to": {"type": "string"}}},
+            ]
+        }
+    )
+
     conversation_id: int | None = None
-    to: str | None = None
-    phone_number_id: str | None = None
-    template: str | None = None
-    language: str | None = None
+    to: str | None = Field(None, pattern="[0-9]", description="a phone number; everything but its digits is ignored")
+    # NO_NUL: looked up in SQL, where a NUL character fails the query.
+    phone_number_id: str | None = Field(None, pattern=NO_NUL)
+    template: str | None = Field(None, pattern=NO_NUL)
+    language: str | None = Field(None, pattern=NO_NUL)
     # The template's category when the template is not known here (MARKETING, UTILITY, AUTHENTICATION).
     category: str | None = None
 

@@ -15,7 +15,7 @@ from functools import update_wrapper
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpResponseNotAllowed
 from django.urls import re_path
 from django.utils.cache import patch_cache_control
@@ -124,7 +124,8 @@ class InboxApi(NinjaAPI):
         for pattern in patterns:
             pattern.callback = _contract_view(pattern.callback)
         # Last, after every router's paths whatever order they were added in.
-        patterns.append(re_path(r"^(?P<rest>.*)$", _contract_view(_unknown_path), name="not-found"))
+        # [\s\S], not ".": a path with a newline (%0A) must not fall through to Django's HTML 404.
+        patterns.append(re_path(r"^(?P<rest>[\s\S]*)$", _contract_view(_unknown_path), name="not-found"))
         return patterns
 
 
@@ -171,6 +172,19 @@ def _database_unavailable(request, exc):
     return response
 
 
+@api.exception_handler(DataError)
+def _data_error(request, exc):
+    # PostgreSQL refused a value the request brought (a NUL character in text, a number out of
+    # range): the input is invalid, so 422, not a 500. Logged, in case a value was our own.
+    logger.warning("API %s %s: the database refused a value: %s", request.method, request.path, exc)
+    return error_response(
+        request,
+        422,
+        "validation_error",
+        _("The request contains a value that cannot be stored (such as a NUL character)."),
+    )
+
+
 @api.exception_handler(ValidationError)
 def _validation(request, exc: ValidationError):
     return error_response(request, 422, "validation_error", "The request is not valid.", fields=exc.errors)
@@ -178,6 +192,10 @@ def _validation(request, exc: ValidationError):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
+    if exc.status_code == 400:
+        # ninja's "Cannot parse request body": a body that is not JSON is invalid input like any
+        # other, so it is the contract's 422 validation_error, not a status no endpoint documents.
+        return error_response(request, 422, "validation_error", _("The request body is not valid JSON."))
     codes = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 429: "rate_limited"}
     code = codes.get(exc.status_code, "validation_error" if exc.status_code < 500 else "server_error")
     return error_response(request, exc.status_code, code, str(exc))

@@ -260,7 +260,7 @@ def service_error(exc: ConversationError) -> ApiError:
 def conversation_list(
     request,
     status: Literal["open", "pending", "resolved", "snoozed"] | None = None,
-    assignee: str | None = Query(None, description='a user id, "me" or "none"'),
+    assignee: str | None = Query(None, pattern=r"^(me|none|[0-9]{1,18})$", description='a user id, "me" or "none"'),
     window: Literal["open", "closed"] | None = None,
     cursor: str | None = None,
     limit: int = 25,

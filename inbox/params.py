@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# A schema pattern for free text that is compared in SQL: PostgreSQL refuses a string with a NUL
+# character (the query fails), so the API says up front that such text is not valid (422).
+NO_NUL = r"^[^\x00]*$"
+
 
 def positive_int(value) -> int | None:
     """The value as an id, or None. `str.isdigit` alone is not enough: "²" is a digit to it,

@@ -15,6 +15,7 @@ from conversations.exceptions import ConversationError
 from conversations.models import Message
 from conversations.selectors import numbers_for_user
 from inbox.api_errors import READ_ERRORS, SEND_ERRORS, ApiError
+from inbox.params import NO_NUL
 from inbox.roles import perm
 from notifications import services
 from whatsapp.errors import reason_for
@@ -23,12 +24,13 @@ router = Router(tags=["notifications"])
 
 
 class NotificationIn(Schema):
-    to: str = Field(..., description="the customer's number with country code, e.g. +4915112345678")
-    template: str = Field(..., min_length=1, max_length=512)
-    language: str = Field(..., min_length=1, max_length=16)
+    # NO_NUL: these are looked up in SQL, where a NUL character fails the query.
+    to: str = Field(..., pattern=NO_NUL, description="the customer's number with country code, e.g. +4915112345678")
+    template: str = Field(..., min_length=1, max_length=512, pattern=NO_NUL)
+    language: str = Field(..., min_length=1, max_length=16, pattern=NO_NUL)
     parameters: dict[str, Any] | None = None
     phone_number_id: str | None = Field(
-        None, description="the business number to send from; needed when you may use several"
+        None, pattern=NO_NUL, description="the business number to send from; needed when you may use several"
     )
 
 

@@ -17,7 +17,9 @@ router = Router(tags=["callbacks"])
 
 
 class CallbackIn(Schema):
-    url: str = Field(..., max_length=1000, description="https URL that receives the status changes")
+    url: str = Field(
+        ..., max_length=1000, pattern=r"^https?://[^\x00]*$", description="https URL that receives the status changes"
+    )
 
 
 class CallbackOut(Schema):

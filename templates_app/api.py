@@ -14,10 +14,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from inbox.api_errors import READ_ERRORS, WRITE_ERRORS, ApiError
-from inbox.params import positive_int
+from inbox.params import NO_NUL, positive_int
 from inbox.roles import perm
 from templates_app import selectors, services
 from templates_app.exceptions import FourEyesViolation, NotAllowed, TemplateValidationError, WrongState
@@ -258,11 +258,11 @@ def _refusal(exc: Exception):
 @router.get("/templates", response={200: TemplatePage, **READ_ERRORS}, summary="List templates")
 def template_list(
     request,
-    status: str | None = None,
-    category: str | None = None,
-    language: str | None = None,
-    waba_id: str | None = None,
-    cursor: str | None = None,
+    status: str | None = Query(None, pattern=NO_NUL),
+    category: str | None = Query(None, pattern=NO_NUL),
+    language: str | None = Query(None, pattern=NO_NUL),
+    waba_id: str | None = Query(None, pattern=NO_NUL),
+    cursor: str | None = Query(None, pattern=r"^[0-9]{1,18}$", description="the `next` of the page before"),
     limit: int = 50,
 ):
     """Admins and finance see every template; agents only those they may send now."""
