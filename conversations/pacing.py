@@ -139,6 +139,7 @@ LATE_AT_MOST = 0.010
 # After this many slots missed in a row (a badly starved worker), the message goes back to the
 # queue instead of spinning here.
 MISSED_AT_MOST = 50
+missed_slots = 0  # slots given up in this process (a sign of a starved CPU), for tests and logs
 
 
 def wait_for_slot(line: Line, *, sleep_at_most: float, clock=time.monotonic, sleep=time.sleep) -> float:
@@ -158,6 +159,8 @@ def wait_for_slot(line: Line, *, sleep_at_most: float, clock=time.monotonic, sle
             sleep(wait)
         if clock() - slot <= LATE_AT_MOST:
             return 0.0
+        global missed_slots
+        missed_slots += 1
         log.debug("pacing: woke %.3f s after the slot on %s; taking a new one", clock() - slot, line)
     return 1.0
 

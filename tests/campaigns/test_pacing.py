@@ -39,12 +39,13 @@ def _send(to: str) -> None:
 
 
 def _sender(count: int, offset: int, errors: list) -> None:
-    """One sender: its own Redis connection, reserve a slot, wait for it, send."""
+    """One sender, as the delivery task does it: wait for a slot on the lines, send."""
     for index in range(count):
         line = pacing.Line(PHONE_NUMBER_ID, f"49151{offset + index:08d}")
-        wait = pacing.reserve(line)
-        if wait > 0:
-            time.sleep(wait)
+        later = pacing.wait_for_slot(line, sleep_at_most=2.0)
+        if later:  # the delivery task would hand the message back to the queue for this long
+            errors.append(("later", later))
+            continue
         try:
             _send(f"+49151{offset + index:08d}")
         except CloudApiError as exc:
@@ -61,25 +62,83 @@ def _busiest_second(times: list[float]) -> int:
     return best
 
 
-def test_two_senders_keep_within_five_percent_of_the_rate(sim, settings):
-    # Two unpaced senders manage about 45 sends a second on a test machine (the simulator shares
-    # their process); a limit of 25 makes the pacing, not the senders, what holds them back.
-    rate = 25
+def _run(sim, settings, *, rate: int, per_sender: int) -> tuple[list[float], list, int, list[float]]:
+    """Two sender threads against the simulator enforcing `rate`: (send times on the simulator's
+    clock, errors, slots given up, the waits the line asked for)."""
     settings.NUMBER_RATE_PER_SECOND = rate
     sim.set_rate_limit(rate)  # Meta's limit, enforced: a send over it is refused with 130429
     errors: list = []
-    per_sender = 100  # 200 messages: 8 seconds
-    threads = [threading.Thread(target=_sender, args=(per_sender, n * 10_000, errors)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    waits: list[float] = []
+    reserve = pacing.reserve
+
+    def recording(line):
+        wait = reserve(line)
+        waits.append(wait)
+        return wait
+
+    missed_before = pacing.missed_slots
+    pacing.reserve = recording
+    try:
+        threads = [threading.Thread(target=_sender, args=(per_sender, n * 10_000, errors)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        pacing.reserve = reserve
     times = sorted(entry["at"] for entry in sim.sent)
+    return times, errors, pacing.missed_slots - missed_before, waits
+
+
+def _never_faster(sim, times: list[float], errors: list, rate: int) -> float:
+    """Whatever the machine is doing: not one refusal (the simulator counts every send's arrival
+    on its own clock, as Meta does, and refuses the one over the rate in any second)."""
     assert errors == [] and sim.refused.get(130429, 0) == 0
-    assert len(times) == 2 * per_sender
+    # The send times it records are stamped a little later, while it handles the request; a
+    # busy process can shift one stamp by a few milliseconds, hence the one message of slack.
+    assert _busiest_second(times) <= rate + 1
     achieved = (len(times) - 1) / (times[-1] - times[0])
-    assert abs(achieved - rate) / rate <= 0.05, achieved
-    assert _busiest_second(times) <= rate
+    assert achieved <= rate
+    return achieved
+
+
+def test_two_senders_keep_within_five_percent_of_the_rate(sim, settings):
+    # Two senders and the simulator share this process: they manage about 40 to 50 sends a
+    # second on a busy test machine, so at 25 a second the pacing is what holds them back.
+    rate = 25
+    times, errors, _missed, _waits = _run(sim, settings, rate=rate, per_sender=100)  # 8 seconds
+    assert len(times) == 200
+    achieved = _never_faster(sim, times, errors, rate)
+    assert achieved >= 0.95 * rate, achieved
+
+
+def test_at_meta_default_of_80_a_second_the_simulator_never_refuses(sim, settings):
+    """Meta's default rate. The bucket never lets the simulator refuse (130429) or count more than
+    80 in any second; it holds within 5% whenever the senders had to wait for their slots (on a
+    machine too busy for two threads to send 80 a second, they are slower, never faster)."""
+    rate = 80
+    times, errors, missed, waits = _run(sim, settings, rate=rate, per_sender=240)  # 6 seconds
+    assert len(times) == 480
+    achieved = _never_faster(sim, times, errors, rate)
+    paced = sum(1 for wait in waits if wait > 0) / len(waits)
+    if paced > 0.5 and not missed:
+        assert achieved >= 0.95 * rate, (achieved, paced)
+    print(f"80/s: achieved {achieved:.1f}/s, {paced:.0%} of slots waited for, {missed} given up")
+
+
+def test_a_slot_woken_for_too_late_is_given_up(monkeypatch):
+    """A sender that oversleeps its slot (a starved CPU) takes a new one instead of sending late."""
+    now = [100.0]
+    oversleep = iter([0.5, 0.0])  # wakes half a second after the first slot, then on time
+    monkeypatch.setattr(pacing, "reserve", lambda line: 0.2)
+
+    def sleep(seconds):
+        now[0] += seconds + next(oversleep)
+
+    missed = pacing.missed_slots
+    assert pacing.wait_for_slot(pacing.Line(PHONE_NUMBER_ID), sleep_at_most=2.0, clock=lambda: now[0], sleep=sleep) == 0
+    assert pacing.missed_slots == missed + 1
+    assert now[0] == pytest.approx(100.9)  # two slots waited for; only the second was used
 
 
 def test_without_pacing_the_simulator_pushes_back(sim):
