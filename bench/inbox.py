@@ -16,7 +16,8 @@ prefix). Each page's query count is taken through Django's test client
 
 Prints one JSON line per figure: p50/p95 (ms) and requests/s per page (with the machine's
 1-minute load average when the page's run ended: figures taken on a busy machine are not
-comparable), and the query count per page at 1k and at 100k threads. --explain also prints the
+comparable), and the query count per page at 1k and at 100k threads, with the slowest query's
+time and the page's CPU time in Django (test client, average of 5). --explain also prints the
 plan of each page's slowest query (EXPLAIN ANALYZE) on stderr. Goals (issue 10): list and
 thread p95 <= 30 ms, search <= 100 ms, the same query count at both sizes.
 
@@ -339,10 +340,17 @@ def count_queries_here(explain: bool) -> None:
         with CaptureQueriesContext(connection) as captured:
             response = client.get(path)
         assert response.status_code == 200, path
-        slowest = max(captured.captured_queries, key=lambda query: float(query["time"]))
+        queries = list(captured.captured_queries)  # the next request's start empties the log
+        slowest = max(queries, key=lambda query: float(query["time"]))
+        # The page's own CPU in this process (rendering, ORM; not PostgreSQL's): a figure that a
+        # busy machine changes less than the wall-clock latencies above.
+        started = time.process_time()
+        for _ in range(5):
+            client.get(path)
         pages[name] = {
-            "count": len(captured),
+            "count": len(queries),
             "slowest_ms": round(float(slowest["time"]) * 1000, 1),
+            "django_cpu_ms": round((time.process_time() - started) / 5 * 1000, 1),
             # A page without rows skips the labels' query: say so beside the count.
             "rows": response.content.decode().count('id="conv-row-'),
         }
@@ -350,7 +358,7 @@ def count_queries_here(explain: bool) -> None:
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest["sql"])
                 plan = "\n".join(row[0] for row in cursor.fetchall())
-            print(f"--- {name}: slowest of {len(captured)} queries\n{slowest['sql']}\n{plan}\n", file=sys.stderr)
+            print(f"--- {name}: slowest of {len(queries)} queries\n{slowest['sql']}\n{plan}\n", file=sys.stderr)
     print("PAGES " + json.dumps(pages))
 
 
@@ -431,7 +439,7 @@ def main() -> None:
         emit(
             f"{name}_queries", page["count"], "queries", at_1k=small[name]["count"],
             same=small[name]["count"] == page["count"], rows=page["rows"], rows_at_1k=small[name]["rows"],
-            slowest_query_ms=page["slowest_ms"],
+            slowest_query_ms=page["slowest_ms"], django_cpu_ms=page["django_cpu_ms"],
         )  # fmt: skip
 
 
