@@ -1,0 +1,84 @@
+"""The tags that replace the pages' generic ones in rows and messages ({% url %}, |date,
+{% blocktranslate %}, {% include %}) write exactly the markup the generic ones wrote."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.template import Context, Template
+from django.urls import reverse, set_script_prefix
+from django.utils import timezone, translation
+
+from inbox.templatetags import inbox_tags
+
+# The markup the pages wrote with the generic tags, before these helpers.
+GENERIC_BADGE = (
+    "{% load i18n %}"
+    '{% if win.open %}<span class="badge window-open{% if win.ending_soon %} ending{% endif %}" '
+    "data-expires=\"{{ win.expires_at|date:'c' }}\" "
+    'title="{% blocktranslate with time=win.expires_at|date:"DATETIME_FORMAT" %}until {{ time }}'
+    '{% endblocktranslate %}">'
+    "{% blocktranslate with h=win.hours_left m=win.minutes_left %}window open · {{ h }} h {{ m }} min left"
+    "{% endblocktranslate %}</span>"
+    '{% elif win.never %}<span class="badge window-closed">{% translate "window not opened" %}</span>'
+    '{% else %}<span class="badge window-closed">{% translate "window closed" %}</span>{% endif %}'
+)
+GENERIC_TIME = (
+    '{% load inbox_tags %}<time datetime="{{ at|date:\'c\' }}" title="{{ at|date:"DATETIME_FORMAT" }}">'
+    "{% if style == 'list' %}{{ at|when }}{% else %}{{ at|message_when }}{% endif %}</time>"
+)
+NEW_BADGE = "{% load inbox_tags %}{% window_badge win %}"
+NEW_TIME = "{% load inbox_tags %}{% time_element at style %}"
+
+EXPIRES = datetime(2026, 3, 4, 17, 5, 9, 123456, tzinfo=UTC)
+WINDOWS = [
+    {"open": True, "ending_soon": False, "expires_at": EXPIRES, "hours_left": 13, "minutes_left": 5, "never": False},
+    {"open": True, "ending_soon": True, "expires_at": EXPIRES, "hours_left": 0, "minutes_left": 42, "never": False},
+    {"open": False, "ending_soon": False, "expires_at": None, "hours_left": 0, "minutes_left": 0, "never": True},
+    {"open": False, "ending_soon": False, "expires_at": EXPIRES, "hours_left": 0, "minutes_left": 0, "never": False},
+]
+
+
+def render(source: str, **context) -> str:
+    return Template(source).render(Context(context))
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
+@pytest.mark.parametrize("win", WINDOWS)
+def test_the_window_badge_is_the_generic_markup(win, zone, language):
+    with translation.override(language), timezone.override(zone):
+        assert render(NEW_BADGE, win=win) == render(GENERIC_BADGE, win=win)
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("style", ["list", "message"])
+@pytest.mark.parametrize("ago", [timedelta(0), timedelta(days=1), timedelta(days=3), timedelta(days=40)])
+def test_the_time_element_is_the_generic_markup(ago, style, language):
+    at = timezone.now() - ago
+    with translation.override(language), timezone.override("Europe/Berlin"):
+        assert render(NEW_TIME, at=at, style=style) == render(GENERIC_TIME, at=at, style=style)
+        assert render(NEW_TIME, at=None, style=style) == ""
+
+
+def test_iso_is_the_date_filter_c_format():
+    with timezone.override("Europe/Berlin"):
+        assert render("{% load inbox_tags %}{{ at|iso }}", at=EXPIRES) == render("{{ at|date:'c' }}", at=EXPIRES)
+        assert render("{% load inbox_tags %}{{ at|iso }}", at=None) == ""
+
+
+@pytest.mark.parametrize(("name", "ids"), [("inbox:thread", (7,)), ("inbox:react", (12, 3456)), ("inbox:index", ())])
+def test_id_url_is_reverse(name, ids):
+    assert inbox_tags.id_url(name, *ids) == reverse(name, args=ids)
+    assert inbox_tags.id_url(name, *ids) == reverse(name, args=ids)  # from the cached pattern
+
+
+def test_id_url_follows_the_script_prefix():
+    try:
+        set_script_prefix("/desk/")
+        assert inbox_tags.id_url("inbox:thread", 7) == reverse("inbox:thread", args=[7])
+        assert inbox_tags.id_url("inbox:thread", 7).startswith("/desk/")
+    finally:
+        set_script_prefix("/")
+    assert not inbox_tags.id_url("inbox:thread", 7).startswith("/desk/")
