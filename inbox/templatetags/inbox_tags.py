@@ -189,3 +189,22 @@ def window_badge(win: dict) -> str:
     if win["never"]:
         return mark_safe(f'<span class="badge window-closed">{_("window not opened")}</span>')
     return mark_safe(f'<span class="badge window-closed">{_("window closed")}</span>')
+
+
+@register.simple_tag
+def reaction_buttons(emojis) -> str:
+    """The quick-reaction buttons of a message's menu: the same for every message of a page (the
+    message is in the form's URL), so built once per set of emojis and language."""
+    return _reaction_buttons(tuple(emojis), _("React"))
+
+
+@lru_cache(maxsize=16)
+def _reaction_buttons(emojis: tuple[str, ...], label: str) -> str:
+    # The label is a translation (trusted, as {% translate %} writes it); the emojis are escaped.
+    return mark_safe(
+        "".join(
+            f'<button type="submit" name="emoji" value="{e}" class="emoji" title="{label} {e}" '
+            f'aria-label="{label} {e}">{e}</button>'
+            for e in map(conditional_escape, emojis)
+        )
+    )

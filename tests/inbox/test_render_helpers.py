@@ -82,3 +82,19 @@ def test_id_url_follows_the_script_prefix():
     finally:
         set_script_prefix("/")
     assert not inbox_tags.id_url("inbox:thread", 7).startswith("/desk/")
+
+
+GENERIC_REACTIONS = (
+    "{% load i18n %}{% for emoji in quick_reactions %}"
+    '<button type="submit" name="emoji" value="{{ emoji }}" class="emoji" '
+    "title=\"{% translate 'React' %} {{ emoji }}\" "
+    "aria-label=\"{% translate 'React' %} {{ emoji }}\">{{ emoji }}</button>{% endfor %}"
+)
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_reaction_buttons_are_the_generic_markup(language):
+    emojis = ["👍", "❤️", '<"&>']
+    with translation.override(language):
+        new = render("{% load inbox_tags %}{% reaction_buttons quick_reactions %}", quick_reactions=emojis)
+        assert new == render(GENERIC_REACTIONS, quick_reactions=emojis)
