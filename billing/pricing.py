@@ -33,6 +33,10 @@ class Assessment:
     priced_market: str
     card: RateCard | None
     currency: str
+    # Read once here for the send's budget check too (the month's own, else the standing one).
+    budget: Budget | None = None
+    # The card's volume tiers for priced_market x rate_category, lowest first (empty: none).
+    tiers: tuple[tuple[int, Decimal], ...] = ()
 
     @property
     def free_tier(self) -> int:
@@ -46,9 +50,23 @@ def budget_for(*, number, month) -> Budget | None:
     return budgets[0] if budgets else None
 
 
-def assess(*, number, contact, kind: str, template_category: str | None, at: datetime, in_window: bool) -> Assessment:
+UNREAD = object()  # assess reads the rule itself
+
+
+def assess(
+    *,
+    number,
+    contact,
+    kind: str,
+    template_category: str | None,
+    at: datetime,
+    in_window: bool,
+    rule: PricingRule | None | object = UNREAD,
+) -> Assessment:
+    """`rule`: the rule the caller already read for this category, window side and moment."""
     category = rules.category_for(kind=kind, template_category=template_category)
-    rule = rules.rule_for(category=category, in_window=in_window, at=at)
+    if rule is UNREAD:
+        rule = rules.rule_for(category=category, in_window=in_window, at=at)
     treatment = rule.treatment if rule is not None else PricingRule.Treatment.CHARGED
     rate_category = rule.rate_category if rule is not None else category
     country = rules.country_of(wa_id=contact.wa_id, user_id=contact.user_id, stored=contact.market)
@@ -71,6 +89,8 @@ def assess(*, number, contact, kind: str, template_category: str | None, at: dat
         priced_market=price.priced_market,
         card=card,
         currency=card.currency if card is not None else (budget.currency if budget else "USD"),
+        budget=budget,
+        tiers=price.tiers,
     )
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import phonenumbers
-from django.db.models import Max
+from django.db.models import IntegerField, Subquery, Value
 
 from billing.models import Category, MarketMapping, PricingRule, Rate, RateCard, RateTier, normalize_category
 
@@ -41,12 +41,15 @@ def category_for(*, kind: str, template_category: str | None) -> str:
 def rule_for(*, category: str, in_window: bool, at: datetime) -> PricingRule | None:
     """The rule of the latest rule set on or before `at` for this category; a rule for the exact
     window side wins over an `any` rule. None: no rules loaded (the caller charges)."""
-    day = day_of(at)
-    latest = PricingRule.objects.filter(effective_from__lte=day).aggregate(d=Max("effective_from"))["d"]
-    if latest is None:
-        return None
+    # One statement: the latest rule set's date is a subquery (no rule set yet: no rows).
+    latest = PricingRule.objects.filter(effective_from__lte=day_of(at)).order_by("-effective_from")
+    rules = {
+        r.window: r
+        for r in PricingRule.objects.filter(
+            effective_from=Subquery(latest.values("effective_from")[:1]), category=category
+        )
+    }
     side = PricingRule.Window.INSIDE if in_window else PricingRule.Window.OUTSIDE
-    rules = {r.window: r for r in PricingRule.objects.filter(effective_from=latest, category=category)}
     return rules.get(side) or rules.get(PricingRule.Window.ANY)
 
 
@@ -116,36 +119,50 @@ class Price:
     # The market whose price was used (`Other` when the card has none for the recipient's market).
     priced_market: str
     card: RateCard | None
+    # The card's volume tiers for the priced market x the category asked for, lowest first
+    # (empty: the list rate only); read with the price, in the same statement.
+    tiers: tuple[tuple[int, Decimal], ...] = ()
 
 
 def price_for(*, card: RateCard | None, market: str, category: str) -> Price:
-    """The card's price for market x category; the card's `Other` row when the market has none."""
+    """The card's price for market x category; the card's `Other` row when the market has none.
+
+    One statement reads the prices and the volume tiers of both markets (and, for
+    authentication-international, of plain authentication, its fallback).
+    """
     if card is None:
         return Price(Decimal("0"), market, market, None)
-    prices = dict(
-        Rate.objects.filter(card=card, market__in=[market, OTHER_MARKET], category=category).values_list(
-            "market", "unit_price"
-        )
+    markets = [market, OTHER_MARKET]
+    categories = [category]
+    if category == Category.AUTHENTICATION_INTERNATIONAL:
+        categories.append(Category.AUTHENTICATION)
+    no_step = Value(None, output_field=IntegerField())
+    rates = Rate.objects.filter(card=card, market__in=markets, category__in=categories)
+    steps = RateTier.objects.filter(card=card, market__in=markets, category=category)
+    rows = rates.values_list("market", "category", "unit_price", no_step).union(
+        steps.values_list("market", "category", "unit_price", "from_volume"), all=True
     )
-    if market in prices:
-        return Price(prices[market], market, market, card)
-    if OTHER_MARKET in prices:
-        return Price(prices[OTHER_MARKET], market, OTHER_MARKET, card)
+    prices: dict[tuple[str, str], Decimal] = {}
+    tiers: dict[str, list[tuple[int, Decimal]]] = {}
+    for row_market, row_category, unit_price, from_volume in rows:
+        if from_volume is None:
+            prices[(row_market, row_category)] = unit_price
+        else:
+            tiers.setdefault(row_market, []).append((from_volume, unit_price))
+    price = _priced(prices, market=market, category=category, card=card)
+    steps_of_market = tuple(sorted(tiers.get(price.priced_market, ())))
+    return Price(price.unit_price, market, price.priced_market, card, steps_of_market)
+
+
+def _priced(prices: dict[tuple[str, str], Decimal], *, market: str, category: str, card: RateCard) -> Price:
+    if (market, category) in prices:
+        return Price(prices[(market, category)], market, market, card)
+    if (OTHER_MARKET, category) in prices:
+        return Price(prices[(OTHER_MARKET, category)], market, OTHER_MARKET, card)
     # Authentication-international is n/a in most markets: the plain authentication price applies.
     if category == Category.AUTHENTICATION_INTERNATIONAL:
-        return price_for(card=card, market=market, category=Category.AUTHENTICATION)
+        return _priced(prices, market=market, category=Category.AUTHENTICATION, card=card)
     return Price(Decimal("0"), market, "", card)
-
-
-def tiers_for(*, card: RateCard | None, market: str, category: str) -> list[tuple[int, Decimal]]:
-    """The card's volume tiers for market x category, lowest first (empty: the list rate only)."""
-    if card is None or not market:
-        return []
-    return list(
-        RateTier.objects.filter(card=card, market=market, category=category)
-        .order_by("from_volume")
-        .values_list("from_volume", "unit_price")
-    )
 
 
 def tier_price(tiers: list[tuple[int, Decimal]], *, position: int, list_price: Decimal) -> Decimal:

@@ -90,7 +90,7 @@ def quote(
             return Quote(a.category, a.market, a.unit_price, ZERO, a.currency, True, reason)
         reason = pricing.reason_charged(a, tier_used=True)
         return Quote(a.category, a.market, a.unit_price, a.unit_price, a.currency, False, reason)
-    tiers = rules.tiers_for(card=a.card, market=a.priced_market, category=a.rate_category)
+    tiers = a.tiers  # read with the price
     if tiers:
         done = (
             VolumeUsage.objects.filter(month=rules.month_of(at), market=a.priced_market, category=a.rate_category)

@@ -38,12 +38,19 @@ def month_closed(*, month_start, at: datetime) -> bool:
 
 
 def _usage_locked(*, number, month) -> MonthlyUsage:
-    # INSERT ... ON CONFLICT DO NOTHING, then lock: racing first sends of a month both succeed.
+    # The row exists after the month's first send: one locking read. Else INSERT ... ON CONFLICT
+    # DO NOTHING, then lock: racing first sends of a month both succeed.
+    usage = MonthlyUsage.objects.select_for_update().filter(number=number, month=month).first()
+    if usage is not None:
+        return usage
     MonthlyUsage.objects.bulk_create([MonthlyUsage(number=number, month=month)], ignore_conflicts=True)
     return MonthlyUsage.objects.select_for_update().get(number=number, month=month)
 
 
 def _volume_locked(*, month, market: str, category: str) -> VolumeUsage:
+    volume = VolumeUsage.objects.select_for_update().filter(month=month, market=market, category=category).first()
+    if volume is not None:
+        return volume
     VolumeUsage.objects.bulk_create([VolumeUsage(month=month, market=market, category=category)], ignore_conflicts=True)
     return VolumeUsage.objects.select_for_update().get(month=month, market=market, category=category)
 
@@ -62,7 +69,9 @@ def _usage_add(usage: MonthlyUsage, *, amount: Decimal, currency: str, service: 
         MonthlyUsage.objects.filter(pk=usage.pk).update(**updates)
 
 
-@transaction.atomic
+# No savepoint: BudgetExceeded (or any error) must roll back the message with it, so the caller's
+# transaction (or its own savepoint, as a campaign's per recipient) is the unit; alone, it is one.
+@transaction.atomic(savepoint=False)
 def billing_record_for_message(*, message, now: datetime, campaign_id: int | None = None) -> BillingRecord | None:
     """Price an outbound message as the sending path creates it (inside its transaction).
 
@@ -78,6 +87,7 @@ def billing_record_for_message(*, message, now: datetime, campaign_id: int | Non
     kind = "template" if message.type == "template" else "service"
     in_window = conversation.window_open(now)
     template_category, unknown_category = message.template_category or None, False
+    rule = pricing.UNREAD
     if kind == "template":
         try:
             rules.category_for(kind=kind, template_category=template_category)
@@ -96,6 +106,7 @@ def billing_record_for_message(*, message, now: datetime, campaign_id: int | Non
         template_category=template_category,
         at=now,
         in_window=in_window,
+        rule=rule,  # a service message's rule, read above; not again
     )
 
     month = rules.month_of(now)
@@ -107,13 +118,13 @@ def billing_record_for_message(*, message, now: datetime, campaign_id: int | Non
         amount, free_reason = ZERO, pricing.reason_in_tier(assessment, usage.service_count + 1)
 
     unit_price, volume = assessment.unit_price, None
-    tiers = rules.tiers_for(card=assessment.card, market=assessment.priced_market, category=assessment.rate_category)
+    tiers = assessment.tiers
     if amount > 0 and tiers:
         # Lock order: number usage, then the volume row, then rollup rows.
         volume = _volume_locked(month=month, market=assessment.priced_market, category=assessment.rate_category)
         unit_price = amount = rules.tier_price(tiers, position=volume.count + 1, list_price=assessment.unit_price)
 
-    budget = pricing.budget_for(number=number, month=month)
+    budget = assessment.budget  # read by assess for the card's currency; the same row
     if amount > 0 and budget is not None and budget.hard_stop and budget.currency == assessment.currency:
         spent = usage.spent if usage.currency in ("", budget.currency) else ZERO
         if spent + amount > budget.amount:

@@ -12,6 +12,8 @@ import logging
 import re
 import unicodedata
 import uuid
+from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -571,9 +573,31 @@ def _client_uuid(client_id) -> uuid.UUID | None:
         return None
 
 
+def _send_transaction(*, savepoint: bool):
+    """The send's transaction: the caller's when it has one (a savepoint only when asked), else a new one.
+
+    A savepoint is only needed where an error is recovered from inside the send: a client_id
+    that collides on its unique index (a racing retry) is answered with the other's message.
+    """
+    if connection.in_atomic_block and not savepoint:
+        return nullcontext()
+    return transaction.atomic()
+
+
 def _send(
-    *, conversation: Conversation, sender, client_id, now: datetime | None, needs_window: bool = True, **fields: Any
+    *,
+    conversation: Conversation,
+    sender,
+    client_id,
+    now: datetime | None,
+    needs_window: bool = True,
+    already_locked: bool = False,
+    check: Callable[[Conversation], None] | None = None,
+    **fields: Any,
 ) -> Message:
+    """`already_locked`: the caller locked `conversation` in this transaction, its number and
+    contact loaded (conversation_get_or_create), so it is not read again. `check(locked)` may
+    refuse the send on the locked thread (its contact as it is now)."""
     now = _now(now)
     client_id = _client_uuid(client_id)
     existing = _existing_for_client_id(sender=sender, client_id=client_id, conversation=conversation)
@@ -581,10 +605,17 @@ def _send(
         # A retried request (double click, network retry): the first one stands, nothing is sent twice.
         return existing
     try:
-        with transaction.atomic():
-            locked = _conversation_for_update(conversation)
+        with _send_transaction(savepoint=client_id is not None):
+            locked = conversation if already_locked else _conversation_for_update(conversation)
+            # Refusals come before any write: the caller's transaction stays usable after one.
             _check_can_send(locked, now=now, needs_window=needs_window)
-            return _record_outbound(conversation=locked, sender=sender, now=now, client_id=client_id, **fields)
+            if check is not None:
+                check(locked)
+            # No savepoint: an error from here on (a budget refusal) leaves the caller's
+            # transaction only to be rolled back, so half a send (a message without its billing
+            # record) can never be committed.
+            with transaction.atomic(savepoint=False):
+                return _record_outbound(conversation=locked, sender=sender, now=now, client_id=client_id, **fields)
     except IntegrityError:
         # The same client_id raced in from a second request; that one won.
         existing = _existing_for_client_id(sender=sender, client_id=client_id, conversation=conversation)
@@ -635,7 +666,8 @@ def message_send_text(
     )
 
 
-@transaction.atomic
+# No atomic block (or savepoint) of its own: the template is read first, then _send runs the
+# lock, the checks and the writes in the caller's transaction, or in one of its own.
 def message_send_template(
     *,
     conversation: Conversation,
@@ -645,6 +677,7 @@ def message_send_template(
     parameters: dict | None = None,
     client_id=None,
     now: datetime | None = None,
+    conversation_locked: bool = False,
 ) -> Message:
     """Queue an approved template; allowed inside and outside the customer service window.
 
@@ -652,6 +685,8 @@ def message_send_template(
     parameters that do not fit it (every problem listed), marketing to a customer who opted
     out, and a paid message the number's budget cannot cover. The message stores the template's
     name, language, category at send time and the text the customer sees.
+    `conversation_locked`: the caller already holds the thread's lock in this transaction, with
+    its number and contact read in it (conversation_get_or_create after contact_for_identity).
     """
     from templates_app import exceptions as template_errors
     from templates_app.selectors import template_prepare_send
@@ -664,15 +699,20 @@ def message_send_template(
         raise TemplateNotApproved(template, str(exc)) from exc
     except template_errors.InvalidParameters as exc:
         raise InvalidTemplateParameters(exc.problems) from exc
-    contact = Contact.objects.get(pk=conversation.contact_id)
-    if prepared.category == "MARKETING" and contact.marketing_opted_out:
-        raise OptedOut()
+
+    def refuse_opted_out(locked: Conversation) -> None:
+        # Decided on the contact read with the thread's lock, not on an earlier copy.
+        if prepared.category == "MARKETING" and locked.contact.marketing_opted_out:
+            raise OptedOut()
+
     return _send(
         conversation=conversation,
         sender=sender,
         client_id=client_id,
         now=now,
         needs_window=False,
+        already_locked=conversation_locked,
+        check=refuse_opted_out,
         type="template",
         text=prepared.text,
         template_name=prepared.name,

@@ -83,7 +83,9 @@ def number_for(*, user, phone_number_id: str | None) -> BusinessNumber:
     return candidates[0]
 
 
-@transaction.atomic
+# No savepoint: a refusal rolls back the caller's transaction (notification_send_once's, with the
+# key) or, called alone, this one; nobody goes on in a transaction after a refused notification.
+@transaction.atomic(savepoint=False)
 def notification_send(
     *,
     user,
@@ -97,8 +99,17 @@ def notification_send(
     number = number_for(user=user, phone_number_id=phone_number_id)
     contact = conversations.contact_for_identity(wa_id=wa_id_for(to), user_id=None)
     thread = conversations.conversation_get_or_create(number=number, contact=contact)
+    # The thread is locked for this transaction and its number and contact were just read in it:
+    # the sending path uses these instead of reading all three again.
+    thread.number, thread.contact = number, contact
     return conversations.message_send_template(
-        conversation=thread, sender=user, template=template, language=language, parameters=parameters, now=now
+        conversation=thread,
+        sender=user,
+        template=template,
+        language=language,
+        parameters=parameters,
+        now=now,
+        conversation_locked=True,
     )
 
 
