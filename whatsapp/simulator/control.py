@@ -60,6 +60,12 @@ def handle(engine: Engine, request: Request, segments: list[str]) -> Response:
         except (KeyError, TypeError, ValueError):
             return _bad("give code (and count)")
         return json_response({"ok": True})
+    if route == "delay_next" and method == "POST":
+        try:
+            engine.delay_next(float(body["seconds"]), int(body.get("count", 1)))
+        except (KeyError, TypeError, ValueError):
+            return _bad("give seconds (and count)")
+        return json_response({"ok": True})
     if route == "rate_limit" and method == "POST":
         engine.set_rate_limit(body.get("per_second"))
         return json_response({"ok": True})

@@ -133,6 +133,8 @@ class Engine(TemplateControls):
         self._media: dict[str, Media] = {}
         self._templates: dict[str, dict] = {}
         self._fail_queue: collections.deque[list] = collections.deque()
+        # Seconds the next sends wait before answering (after they were accepted): a slow Meta.
+        self._delay_queue: collections.deque[float] = collections.deque()
         self._rate_limit: float | None = None
         self._send_times: dict[str, collections.deque] = collections.defaultdict(collections.deque)
         # Meta's pair rate limit, off unless asked: (interval s, burst) and each pair's next slot.
@@ -155,6 +157,12 @@ class Engine(TemplateControls):
     def fail_next(self, code: int, count: int = 1) -> None:
         with self.lock:
             self._fail_queue.append([int(code), int(count)])
+
+    def delay_next(self, seconds: float, count: int = 1) -> None:
+        """The next `count` sends are accepted, then answered only after `seconds`: a client with a
+        shorter timeout gives up on a message that did arrive (the case of "maybe delivered")."""
+        with self.lock:
+            self._delay_queue.extend([float(seconds)] * int(count))
 
     def set_rate_limit(self, per_second: float | None) -> None:
         with self.lock:
@@ -463,6 +471,10 @@ class Engine(TemplateControls):
         message: dict = {"id": wamid}
         if kind == "template":
             message["message_status"] = "accepted"
+        with self.lock:
+            delay = self._delay_queue.popleft() if self._delay_queue else 0.0
+        if delay:
+            time.sleep(delay)  # outside the lock: other requests go on meanwhile
         return {"messaging_product": "whatsapp", "contacts": [contact], "messages": [message]}
 
     def _throttle(self, phone_number_id: str) -> None:
