@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -67,6 +68,27 @@ def body_for(index: int) -> bytes:
     return inbound_body(index, customers=300, text=f"LIVE-{index}- wo ist mein Paket?")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process and its children (uvicorn's workers), from /proc."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for child in [pid, *children(pid)]:
+        try:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def children(pid: int) -> list[int]:
+    try:
+        found = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return found + [grandchild for child in found for grandchild in children(child)]
+
+
 def emit(name: str, value, unit: str, **extra) -> None:
     print(json.dumps({"scenario": "live", "figure": name, "value": value, "unit": unit, **extra}), flush=True)
 
@@ -103,6 +125,7 @@ def main() -> None:
         [PYTHON, "manage.py", "process_webhooks", "--poll", "0.2"], cwd=ROOT, env=environment()
     )
     posted: dict[int, float] = {}
+    cpu: dict[str, float] = {}
     try:
         wait_for_port(port)
         cookies = [session_cookie(base, f"agent{i}") for i in range(args.agents)]
@@ -121,11 +144,13 @@ def main() -> None:
             ]
             await asyncio.gather(*(ready.wait() for ready in readies))
             print("sending", file=sys.stderr, flush=True)
+            before = cpu_seconds(server.pid), cpu_seconds(processor.pid)
             sender = threading.Thread(target=send, args=(args, base, posted))
             sender.start()
             while sender.is_alive():
                 await asyncio.sleep(0.2)
             await asyncio.sleep(5)  # the tail of the last second
+            cpu.update(web=cpu_seconds(server.pid) - before[0], processor=cpu_seconds(processor.pid) - before[1])
             stop.set()
             await asyncio.gather(*listeners)
 
@@ -156,6 +181,11 @@ def main() -> None:
     emit("delivered_share", round((pairs - missing) / pairs, 4) if pairs else 0, "pairs")
     emit("duplicates", duplicates, "pairs")
     emit("stored", int(sql("SELECT count(*) FROM conversations_message")), "messages")
+    # CPU per message holds up better than latency on a shared machine: below about 1,000 ms per
+    # second of messages in all (2 cores, PostgreSQL's share besides) the pipeline keeps up.
+    for part, seconds in cpu.items():
+        emit(f"cpu_{part}_per_message", round(seconds * 1000 / max(len(posted), 1), 2), "ms")
+    emit("load_average", round(os.getloadavg()[0], 2), "1 min")
 
 
 def send(args, base: str, posted: dict[int, float]) -> None:

@@ -7,7 +7,7 @@ import logging
 import time
 from collections import OrderedDict
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from inbox import groups, live
@@ -24,8 +24,27 @@ RECENT_BATCHES = 32
 # Close code for "not signed in / not allowed" (4000-4999 are free for applications).
 CLOSE_UNAUTHORIZED = 4401
 
-# Batch renders running in this process, by (batch, language, time zone): see _batch_html.
-_rendering: dict[tuple, asyncio.Future] = {}
+# The list-row renders of recent batches in this process, by (batch, language, time zone).
+_row_renders: OrderedDict[tuple, asyncio.Future] = OrderedDict()
+ROW_RENDERS_KEPT = 256
+
+
+def _rows_started(batch: str, payloads: list[dict], viewer: live.Viewer) -> asyncio.Future:
+    """The render of a batch's list rows in this viewer's language and zone, started by the first
+    socket of the process that hears the batch (into live's shared cache) and awaited by all.
+
+    It runs in a worker thread of its own, not the one thread that database_sync_to_async
+    shares: renders of successive batches overlap instead of queueing behind each other.
+    """
+    key = (batch, viewer.language, str(viewer.zone))
+    render = _row_renders.get(key)
+    if render is None:
+        rows = DatabaseSyncToAsync(live.rows_prerender, thread_sensitive=False)
+        render = _row_renders[key] = asyncio.ensure_future(rows(payloads, batch=batch, like=viewer))
+        render.add_done_callback(lambda done: done.cancelled() or done.exception())  # no "never retrieved"
+        while len(_row_renders) > ROW_RENDERS_KEPT:
+            _row_renders.popitem(last=False)
+    return render
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
@@ -43,9 +62,9 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self._rejoining = asyncio.create_task(self._keep_joined())
 
     async def disconnect(self, code: int) -> None:
-        rejoining = getattr(self, "_rejoining", None)
-        if rejoining is not None:
-            rejoining.cancel()
+        for task in (getattr(self, "_rejoining", None), getattr(self, "_sending", None)):
+            if task is not None:
+                task.cancel()
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -63,8 +82,30 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
                     break
 
     async def inbox_events(self, event: dict) -> None:
-        """High-level events from conversations.events (all of one commit or batch, in order),
-        sent on as the partials they changed."""
+        """High-level events from conversations.events (all of one commit or batch, in order).
+
+        Queued for this socket's sender, so the channel layer's next message is taken at once;
+        the batch's list rows start rendering now, in a worker thread shared by every socket of
+        this process, so batches that arrive close together render side by side instead of one
+        after the other behind each socket.
+        """
+        batch = event.get("batch")
+        if batch is not None:
+            _rows_started(batch, event.get("payloads", []), self.viewer)
+        if getattr(self, "_outbox", None) is None:
+            self._outbox: asyncio.Queue = asyncio.Queue()
+            self._sending = asyncio.create_task(self._send_in_order())
+        self._outbox.put_nowait(event)
+
+    async def _send_in_order(self) -> None:
+        while True:
+            event = await self._outbox.get()
+            try:
+                await self._deliver(event)
+            except Exception:  # one bad batch must not silence the socket
+                log.exception("socket %s could not deliver a batch", self.channel_name)
+
+    async def _deliver(self, event: dict) -> None:
         payloads = self._not_yet_delivered(event)
         # What the user may see is cached on the socket, and read again when they were changed
         # (a `user.changed` event: deactivated, another role, other numbers) or every
@@ -73,42 +114,22 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         due = changed or time.monotonic() - self.refreshed_at > REFRESH_SECONDS
         if due and not await self._refresh():
             return
-        html = await self._batch_html(payloads, event.get("batch"))
+        batch = event.get("batch")
+        if batch is not None:
+            rows = _rows_started(batch, event.get("payloads", []), self.viewer)
+            await asyncio.wait([rows])  # its failure only means rendering below, per socket
+        watching = getattr(self, "watching", None)
+        html = live.batch_html(self.viewer, payloads, batch=batch, watching=watching, render=False)  # no database
+        if html is None:
+            html = await database_sync_to_async(live.batch_html)(
+                self.viewer, payloads, batch=batch, watching=watching, render=True
+            )
         if html:
             await self.send(text_data=html)
         for payload in payloads:
             if payload.get("type") not in live.LIVE_KINDS and payload.get("type") != live.USER_CHANGED:
                 # Other events (none yet) go on as JSON for scripts that listen to the socket.
                 await self.send_json(payload)
-
-    async def _batch_html(self, payloads: list[dict], batch: str | None) -> str:
-        """The batch's fragments for this socket: from the process's shared cache when another
-        socket rendered them already, else rendered in the database thread. Sockets that hear a
-        batch at the same moment wait for the first one's render instead of each queueing a
-        hop to the one database thread (the hops alone cost more than the render)."""
-        watching = getattr(self, "watching", None)
-
-        def cached() -> str | None:
-            return live.batch_html(self.viewer, payloads, batch=batch, watching=watching, render=False)
-
-        if (html := cached()) is not None:
-            return html
-        key = (batch, self.viewer.language, str(self.viewer.zone))
-        if batch is not None and (first := _rendering.get(key)) is not None:
-            await asyncio.shield(first)
-            if (html := cached()) is not None:
-                return html
-        mine = None
-        if batch is not None and key not in _rendering:
-            mine = _rendering[key] = asyncio.get_running_loop().create_future()
-        try:
-            return await database_sync_to_async(live.batch_html)(
-                self.viewer, payloads, batch=batch, watching=watching, render=True
-            )
-        finally:
-            if mine is not None:
-                del _rendering[key]
-                mine.set_result(None)
 
     async def receive_json(self, content, **kwargs) -> None:
         """The browser says which thread it shows: {"watch": <conversation id> or null, "after":

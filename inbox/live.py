@@ -101,7 +101,9 @@ def viewer_refreshed(viewer: Viewer) -> Viewer | None:
 # in: each is rendered once per process and batch, and shared by every socket that may see it.
 _shared: OrderedDict[tuple, tuple[float, str]] = OrderedDict()
 _shared_lock = threading.Lock()
-SHARED_FOR_SECONDS = 5.0
+# Long enough for a socket that fell behind to still find its batch's fragments (re-rendering them
+# per socket would make it fall further behind); SHARED_MAX bounds the memory.
+SHARED_FOR_SECONDS = 120.0
 SHARED_MAX = 2000
 LIVE_KINDS = (MESSAGE_NEW, MESSAGE_UPDATED, CONVERSATION_UPDATED)
 # How many messages a socket that starts watching a thread is sent to catch up (see messages_after).
@@ -165,6 +167,24 @@ def batch_html(
     except _NotCached:
         return None
     return "".join(parts)
+
+
+def rows_prerender(payloads: list[dict], *, batch: str, like: Viewer) -> None:
+    """Render a batch's list rows into the shared cache, in `like`'s language and time zone, for
+    every socket of the process to take (each checks its own access before sending one)."""
+    viewer = replace(like, user=None)
+    seen = set()
+    for payload in payloads:
+        if payload.get("type") not in (MESSAGE_NEW, CONVERSATION_UPDATED) or payload.get("number_id") is None:
+            continue
+        try:
+            conversation_id = int(payload["conversation_id"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if conversation_id not in seen:
+            seen.add(conversation_id)
+            make = lambda c=conversation_id: _in_viewers_locale(viewer, _row, c)  # noqa: E731
+            _shared_or_render(viewer, ("row", conversation_id), batch, True, make)
 
 
 def _shared_or_render(viewer: Viewer, what: tuple, batch: str | None, render: bool, make) -> str:
