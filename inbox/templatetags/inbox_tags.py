@@ -8,8 +8,9 @@ from functools import lru_cache
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import formats, timezone
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -208,3 +209,35 @@ def _reaction_buttons(emojis: tuple[str, ...], label: str) -> str:
             for e in map(conditional_escape, emojis)
         )
     )
+
+
+@register.simple_tag
+def row_snippet(row) -> str:
+    """A list row's preview of its last message: "Not delivered", "Note:" or "You:" before it, a
+    reaction in words, the text cut at 90 characters, or the kind of message without text."""
+    status, kind, text = (
+        getattr(row, "last_status", None),
+        getattr(row, "last_type", None),
+        getattr(row, "last_text", None),
+    )
+    parts = []
+    if status == "failed":
+        parts.append(f'<span class="ticks-failed">{_("Not delivered")}</span> ')
+    if status == "note":
+        parts.append(f'<span class="muted">{_("Note:")}</span> ')
+    elif getattr(row, "last_direction", None) == "out":
+        parts.append(f'<span class="muted">{_("You:")}</span> ')
+    if kind == "reaction":
+        # As {% blocktranslate %} writes it: the value escaped (None as "None"), the words trusted.
+        parts.append(_("Reacted %(emoji)s") % {"emoji": conditional_escape(text)})
+    elif text:
+        parts.append(conditional_escape(Truncator(text).chars(90)))
+    elif kind:
+        parts.append(f"<em>{conditional_escape(type_label(kind))}</em>")
+    return mark_safe("".join(parts))
+
+
+@register.simple_tag
+def label_chips(labels) -> str:
+    """The row's labels as chips."""
+    return format_html_join("", '<span class="label-chip">{}</span>', ((label.name,) for label in labels))

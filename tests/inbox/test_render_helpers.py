@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.template import Context, Template
@@ -98,3 +99,40 @@ def test_the_reaction_buttons_are_the_generic_markup(language):
     with translation.override(language):
         new = render("{% load inbox_tags %}{% reaction_buttons quick_reactions %}", quick_reactions=emojis)
         assert new == render(GENERIC_REACTIONS, quick_reactions=emojis)
+
+
+GENERIC_SNIPPET = (
+    "{% load i18n inbox_tags %}"
+    '{% if row.last_status == "failed" %}<span class="ticks-failed">{% translate "Not delivered" %}</span> {% endif %}'
+    '{% if row.last_status == "note" %}<span class="muted">{% translate "Note:" %}</span> '
+    '{% elif row.last_direction == "out" %}<span class="muted">{% translate "You:" %}</span> {% endif %}'
+    '{% if row.last_type == "reaction" %}{% blocktranslate with emoji=row.last_text %}Reacted {{ emoji }}'
+    "{% endblocktranslate %}{% elif row.last_text %}{{ row.last_text|truncatechars:90 }}"
+    "{% elif row.last_type %}<em>{{ row.last_type|type_label }}</em>{% endif %}"
+)
+LONG = "Wo bleibt <mein> Paket & die Rechnung? " * 4
+ROWS = [
+    {"last_status": "failed", "last_direction": "out", "last_type": "text", "last_text": LONG},
+    {"last_status": "note", "last_direction": "out", "last_type": "text", "last_text": "intern"},
+    {"last_status": "read", "last_direction": "out", "last_type": "image", "last_text": ""},
+    {"last_status": "received", "last_direction": "in", "last_type": "text", "last_text": 'Hallo "du"'},
+    {"last_status": "received", "last_direction": "in", "last_type": "reaction", "last_text": "👍"},
+    {"last_status": "received", "last_direction": "in", "last_type": "reaction", "last_text": None},
+    {"last_status": "received", "last_direction": "in", "last_type": "voice", "last_text": None},
+    {},  # a row without messages
+]
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("row", ROWS)
+def test_the_row_snippet_is_the_generic_markup(row, language):
+    row = SimpleNamespace(**row)
+    with translation.override(language):
+        assert render("{% load inbox_tags %}{% row_snippet row %}", row=row) == render(GENERIC_SNIPPET, row=row)
+
+
+def test_label_chips_are_the_generic_markup():
+    labels = [SimpleNamespace(name="VIP"), SimpleNamespace(name="<b>&</b>")]
+    generic = '{% for label in labels %}<span class="label-chip">{{ label.name }}</span>{% endfor %}'
+    assert render("{% load inbox_tags %}{% label_chips labels %}", labels=labels) == render(generic, labels=labels)
+    assert render("{% load inbox_tags %}{% label_chips labels %}", labels=[]) == ""
