@@ -158,8 +158,12 @@ def main() -> None:
     finally:
         processor.terminate()
         server.terminate()
-        processor.wait(timeout=30)
-        server.wait(timeout=30)
+        for process in (processor, server):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # seen: uvicorn waiting on a socket at shutdown
+                print("bench: a process did not stop in 30 s; killed", file=sys.stderr)
+                process.kill()
 
     latencies, missing, duplicates = [], 0, 0
     for index, at in posted.items():

@@ -60,6 +60,11 @@ def reset_database() -> None:
     admin = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
     subprocess.run(["psql", admin, "-q", "-c", f"DROP DATABASE IF EXISTS {name}"], check=True)
     subprocess.run(["psql", admin, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
+    # The bench's Redis database too: channel groups of earlier runs' sockets would otherwise
+    # stay for a day, and every push would fan out to them.
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
     manage("collectstatic", "--noinput")
     manage("migrate", "--noinput")
     manage("add_number", PHONE_NUMBER_ID, "+49 30 9999999", "--waba-id", "290000000000001")

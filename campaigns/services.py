@@ -192,7 +192,8 @@ def rows_for_label(*, number, label: str) -> list[Row]:
         .distinct()
     )
     return [
-        Row(phone=f"+{thread.contact.wa_id}", name=thread.contact.profile_name, line=index)
+        # The name agents see (the one an agent set, else the WhatsApp profile name).
+        Row(phone=f"+{thread.contact.wa_id}", name=thread.contact.name or thread.contact.profile_name, line=index)
         for index, thread in enumerate(contacts, start=1)
         if thread.contact.wa_id
     ]

@@ -123,7 +123,7 @@ def channel_layers(redis_url: str) -> dict[str, Any]:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     return {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "config.channel_layer.InboxChannelLayer",
             "CONFIG": {"hosts": [redis_url], "prefix": "inbox"},
         }
     }

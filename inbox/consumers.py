@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -24,6 +25,11 @@ RECENT_BATCHES = 32
 # Close code for "not signed in / not allowed" (4000-4999 are free for applications).
 CLOSE_UNAUTHORIZED = 4401
 
+# Two threads of their own for list-row renders (see _rows_started): at most two database
+# connections, whatever the rate of batches.
+_row_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="live-rows")
+
+
 # The list-row renders of recent batches in this process, by (batch, language, time zone).
 _row_renders: OrderedDict[tuple, asyncio.Future] = OrderedDict()
 ROW_RENDERS_KEPT = 256
@@ -33,13 +39,16 @@ def _rows_started(batch: str, payloads: list[dict], viewer: live.Viewer) -> asyn
     """The render of a batch's list rows in this viewer's language and zone, started by the first
     socket of the process that hears the batch (into live's shared cache) and awaited by all.
 
-    It runs in a worker thread of its own, not the one thread that database_sync_to_async
-    shares: renders of successive batches overlap instead of queueing behind each other.
+    It starts when the batch arrives, not when each socket's turn comes, and runs on threads of
+    its own rather than the one thread database_sync_to_async shares: batches that arrive close
+    together render side by side, and a socket still sending an earlier batch finds the next
+    one's rows ready. (Measured with bench/live.py: on the shared thread, rows queued behind
+    each other and sockets fell seconds behind.)
     """
     key = (batch, viewer.language, str(viewer.zone))
     render = _row_renders.get(key)
     if render is None:
-        rows = DatabaseSyncToAsync(live.rows_prerender, thread_sensitive=False)
+        rows = DatabaseSyncToAsync(live.rows_prerender, thread_sensitive=False, executor=_row_threads)
         render = _row_renders[key] = asyncio.ensure_future(rows(payloads, batch=batch, like=viewer))
         render.add_done_callback(lambda done: done.cancelled() or done.exception())  # no "never retrieved"
         while len(_row_renders) > ROW_RENDERS_KEPT:
@@ -85,9 +94,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         """High-level events from conversations.events (all of one commit or batch, in order).
 
         Queued for this socket's sender, so the channel layer's next message is taken at once;
-        the batch's list rows start rendering now, in a worker thread shared by every socket of
-        this process, so batches that arrive close together render side by side instead of one
-        after the other behind each socket.
+        the batch's list rows start rendering now, once for every socket of this process.
         """
         batch = event.get("batch")
         if batch is not None:

@@ -151,8 +151,8 @@ def batch_html(
                 conversation_id = int(payload["conversation_id"])
             except (KeyError, TypeError, ValueError):
                 continue
-            if kind != MESSAGE_UPDATED:  # ticks do not change the row
-                rows.setdefault(conversation_id, visible)
+            # Every kind: a status can change the row too ("Not delivered" when the last message failed).
+            rows.setdefault(conversation_id, visible)
             if conversation_id == watching:
                 if not render:
                     raise _NotCached
@@ -175,7 +175,7 @@ def rows_prerender(payloads: list[dict], *, batch: str, like: Viewer) -> None:
     viewer = replace(like, user=None)
     seen = set()
     for payload in payloads:
-        if payload.get("type") not in (MESSAGE_NEW, CONVERSATION_UPDATED) or payload.get("number_id") is None:
+        if payload.get("type") not in LIVE_KINDS or payload.get("number_id") is None:
             continue
         try:
             conversation_id = int(payload["conversation_id"])

@@ -185,3 +185,23 @@ async def test_odd_frames_from_the_browser_are_ignored(client, agent, number):
     frames = await _frames_until(communicator, lambda f: "Noch da" in f)
     assert any(f'id="conv-row-{message.conversation_id}"' in f for f in frames)
     await communicator.disconnect()
+
+
+async def test_a_failed_last_message_shows_in_the_list_row_live(client, agent, number, monkeypatch):
+    """Every agent's list says "Not delivered" as soon as Meta fails the thread's last message."""
+    from tests.conversations.conftest import FakeClient
+
+    fake = FakeClient()
+    monkeypatch.setattr("whatsapp.client.get_client", lambda: fake)
+    received = await sync_to_async(_receive)(number, "Hallo")
+    sent = await sync_to_async(services.message_send_text)(
+        conversation=received.conversation, sender=agent, text="Leider nicht zustellbar"
+    )
+    await sync_to_async(sent.refresh_from_db)()
+    communicator = await _socket(client, agent)  # watches no thread: the list only
+    failed = status(wamid=sent.wamid, value="failed", at=timezone.now(), code=131026, title="Undeliverable")
+    await sync_to_async(services.message_status_apply)(status=failed)
+    row = f'id="conv-row-{received.conversation_id}"'
+    frames = await _frames_until(communicator, lambda f: row in f and "Not delivered" in f)
+    assert any(row in f and "Not delivered" in f for f in frames)
+    await communicator.disconnect()

@@ -19,7 +19,9 @@ def session_cookie(client, user) -> tuple[bytes, bytes]:
 
 
 def test_the_channel_layer_is_channels_redis():
-    assert type(get_channel_layer()).__name__ == "RedisChannelLayer"
+    from channels_redis.core import RedisChannelLayer
+
+    assert isinstance(get_channel_layer(), RedisChannelLayer)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -105,3 +107,16 @@ async def test_a_socket_hears_again_after_redis_forgot_its_groups(client, agent,
             break
     assert await communicator.receive_json_from(timeout=5) == payload
     await communicator.disconnect()
+
+
+def test_a_socket_waits_for_messages_longer_than_its_read_timeout_allows():
+    """channels_redis waits for a socket's messages with BZPOPMIN for brpop_timeout seconds; the
+    Redis client must not give up reading before the server answers, or idle sockets die."""
+    from channels_redis.core import RedisChannelLayer
+    from channels_redis.utils import create_pool
+
+    layer = get_channel_layer()
+    assert isinstance(layer, RedisChannelLayer)
+    pool = create_pool(layer.hosts[0])
+    read_timeout = pool.connection_kwargs.get("socket_timeout") or float("inf")
+    assert layer.brpop_timeout < read_timeout - 1
