@@ -265,6 +265,9 @@
       // The window closed while the thread was open: the server's composer for a closed window
       // (the template picker) takes its place; what was typed is kept by the oob handler's rule.
       htmx.ajax("GET", composer.dataset.composerUrl, { target: "#" + composer.id, swap: "outerHTML" });
+      // The messages' actions (reply, react) need an open window, as the server renders them.
+      var pane = composer.closest("#thread-pane");
+      if (pane) pane.querySelectorAll(".msg-actions").forEach(function (menu) { menu.remove(); });
     });
   }
   setInterval(tickWindows, 15000);
