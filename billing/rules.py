@@ -139,8 +139,12 @@ def price_for(*, card: RateCard | None, market: str, category: str) -> Price:
     no_step = Value(None, output_field=IntegerField())
     rates = Rate.objects.filter(card=card, market__in=markets, category__in=categories)
     steps = RateTier.objects.filter(card=card, market__in=markets, category=category)
-    rows = rates.values_list("market", "category", "unit_price", no_step).union(
-        steps.values_list("market", "category", "unit_price", "from_volume"), all=True
+    # No ORDER BY in the parts (the models' default ordering): SQLite refuses one in a UNION's
+    # parts, and the tiers are sorted below.
+    rows = (
+        rates.order_by()
+        .values_list("market", "category", "unit_price", no_step)
+        .union(steps.order_by().values_list("market", "category", "unit_price", "from_volume"), all=True)
     )
     prices: dict[tuple[str, str], Decimal] = {}
     tiers: dict[str, list[tuple[int, Decimal]]] = {}
