@@ -37,8 +37,12 @@ async def _socket(client, user) -> WebsocketCommunicator:
 
 
 async def _watch(communicator, conversation_id: int | None, after: int | None = None) -> None:
-    """What inbox.js sends when a thread is on screen."""
+    """What inbox.js sends when a thread is on screen.
+
+    In a browser this message and a server event may cross; these tests want the watch taken
+    first, so they give the consumer a moment to read it (it sends no answer to wait for)."""
     await communicator.send_json_to({"watch": conversation_id, **({"after": after} if after is not None else {})})
+    await asyncio.sleep(0.3)
 
 
 async def _frames_until(communicator, wanted, *, seconds: float = 5) -> list[str]:
