@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -77,9 +78,10 @@ def wait_for_port(port: int) -> None:
 def uvicorn(app: str, port: int, workers: int, cwd: Path = ROOT) -> subprocess.Popen:
     return subprocess.Popen(
         [PYTHON, "-m", "uvicorn", app, "--port", str(port), "--workers", str(workers), "--lifespan", "off",
-         "--log-level", "warning", "--no-access-log"],
+         "--log-level", os.environ.get("BENCH_UVICORN_LOG", "warning"), "--no-access-log"],
         cwd=cwd,
         env=environment(),
+        start_new_session=True,  # its own process group, so a stuck run's workers can be killed with it
     )  # fmt: skip
 
 

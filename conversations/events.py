@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -61,7 +62,7 @@ def batched():
     finally:
         pending, _batch.pending = _batch.pending, None
         if pending:
-            _publish(list(pending))
+            _publish(list(pending), prerender=True)
 
 
 def _push(names: list[str], payload: dict) -> None:
@@ -74,7 +75,30 @@ def _push(names: list[str], payload: dict) -> None:
     _publish([(name, tuple(sorted(payload.items()))) for name in names])
 
 
-def _publish(items: list[tuple[str, tuple]]) -> None:
+# Hooks that compute, once per batch and per conversation, what every receiver would otherwise
+# compute for itself (inbox.live renders the list rows); registered by apps when they start.
+_prerenderers: list[Callable[[list[dict]], dict[int, dict]]] = []
+
+
+def prerender_batches_with(hook: Callable[[list[dict]], dict[int, dict]]) -> None:
+    """`hook(payloads)` returns {conversation id: {key: value}}; a batch's message to a group
+    carries, as "rendered", the entries of the conversations in that group's payloads."""
+    if hook not in _prerenderers:
+        _prerenderers.append(hook)
+
+
+def _prerendered(payloads: list[dict]) -> dict[int, dict]:
+    rendered: dict[int, dict] = {}
+    for hook in _prerenderers:
+        try:
+            for conversation_id, parts in hook(payloads).items():
+                rendered.setdefault(conversation_id, {}).update(parts)
+        except Exception:  # the receivers render it themselves, as without the hook
+            log.exception("pre-rendering a batch failed")
+    return rendered
+
+
+def _publish(items: list[tuple[str, tuple]], *, prerender: bool = False) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
@@ -83,15 +107,21 @@ def _publish(items: list[tuple[str, tuple]]) -> None:
     by_group: dict[str, list[dict]] = {}
     for name, payload in items:
         by_group.setdefault(name, []).append(dict(payload))
+    # Only the processor's batches (many receivers, no request waiting on them) are pre-rendered.
+    rendered = _prerendered(list(map(dict, dict.fromkeys(p for _, p in items)))) if prerender else {}
 
     # An assignee hears their thread through two groups (number and agent); the shared batch id
     # lets their socket drop the second copy.
     batch = uuid.uuid4().hex
 
+    def message(payloads: list[dict]) -> dict:
+        mine = {str(c): rendered[c] for p in payloads if (c := p.get("conversation_id")) in rendered}
+        return {"type": "inbox.events", "batch": batch, "payloads": payloads} | ({"rendered": mine} if mine else {})
+
     async def send_all() -> None:
         for name, payloads in by_group.items():
             try:
-                await layer.group_send(name, {"type": "inbox.events", "batch": batch, "payloads": payloads})
+                await layer.group_send(name, message(payloads))
             except Exception:  # a lost push only delays a browser until it re-fetches; never fail the write
                 log.exception("realtime push to %s failed", name)
 

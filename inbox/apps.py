@@ -18,6 +18,11 @@ class InboxConfig(AppConfig):
         from inbox import access_changes
 
         access_changes.connect()
+        from conversations import events
+        from inbox import live
+
+        # The processor renders each batch's list rows once, for every web process's sockets.
+        events.prerender_batches_with(live.rows_for_batch)
 
 
 def _sync_roles(sender, using="default", **kwargs) -> None:

@@ -8,10 +8,11 @@ import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
+from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from inbox import groups, live
+from inbox import groups, live, locales
 from inbox.roles import perm
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,16 @@ def _rows_started(batch: str, payloads: list[dict], viewer: live.Viewer) -> asyn
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
+    async def dispatch(self, message: dict) -> None:
+        """Channels' dispatch first closes stale database connections on the one thread that
+        thread-sensitive calls share: a hop per event per socket (25 agents at 50 messages/s is
+        1,250 hops a second, queued behind every other database call). Every database call here
+        goes through database_sync_to_async, which does that check itself around the call."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not await self._may_work_inbox(user):
@@ -68,7 +79,15 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.viewer = await database_sync_to_async(live.viewer_for)(self.scope)
         self.refreshed_at = time.monotonic()
         await self.accept()
+        await self._announce_locale()
         self._rejoining = asyncio.create_task(self._keep_joined())
+
+    async def _announce_locale(self) -> None:
+        """Tell the processor which language and zone this socket shows (see inbox.locales)."""
+        try:
+            await locales.announce(self.viewer.language, self.viewer.zone)
+        except Exception:  # Redis down: the rows are rendered here instead
+            log.warning("socket %s could not announce its locale", self.channel_name, exc_info=True)
 
     async def disconnect(self, code: int) -> None:
         for task in (getattr(self, "_rejoining", None), getattr(self, "_sending", None)):
@@ -78,11 +97,12 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def _keep_joined(self) -> None:
-        """Join the groups again every REJOIN_SECONDS: a Redis restart (no persistence) forgets
-        every group, and a socket open longer than the layer's group expiry would fall out of
-        them; either way it would stay open and silently hear nothing."""
+        """Join the groups again every REJOIN_SECONDS, and announce the locale again: the layer
+        renews its subscriptions after a lost connection, but a socket that heard nothing would
+        stay open and silent, so it does not rely on that alone."""
         while True:
             await asyncio.sleep(REJOIN_SECONDS)
+            await self._announce_locale()
             for group in list(getattr(self, "joined", [])):
                 try:
                     await self.channel_layer.group_add(group, self.channel_name)
@@ -98,7 +118,10 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         """
         batch = event.get("batch")
         if batch is not None:
-            _rows_started(batch, event.get("payloads", []), self.viewer)
+            payloads = event.get("payloads", [])
+            # The processor sends its batches' rows along, for the pairs sockets announced.
+            if not live.rows_taken(batch, payloads, event.get("rendered") or {}, self.viewer):
+                _rows_started(batch, payloads, self.viewer)
         if getattr(self, "_outbox", None) is None:
             self._outbox: asyncio.Queue = asyncio.Queue()
             self._sending = asyncio.create_task(self._send_in_order())

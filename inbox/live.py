@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from conversations.selectors import numbers_for_user
-from inbox import queries
+from inbox import locales, queries
 from inbox.middleware import TZ_COOKIE, _zone
 from inbox.presenters import message_context, row_context, thread_context
 
@@ -169,22 +169,68 @@ def batch_html(
     return "".join(parts)
 
 
-def rows_prerender(payloads: list[dict], *, batch: str, like: Viewer) -> None:
-    """Render a batch's list rows into the shared cache, in `like`'s language and time zone, for
-    every socket of the process to take (each checks its own access before sending one)."""
-    viewer = replace(like, user=None)
-    seen = set()
+def _row_conversation_ids(payloads: list[dict]) -> list[int]:
+    """The conversations whose list row a batch changes, in order of first sight."""
+    ids: dict[int, None] = {}
     for payload in payloads:
         if payload.get("type") not in LIVE_KINDS or payload.get("number_id") is None:
             continue
         try:
-            conversation_id = int(payload["conversation_id"])
+            ids.setdefault(int(payload["conversation_id"]), None)
         except (KeyError, TypeError, ValueError):
             continue
-        if conversation_id not in seen:
-            seen.add(conversation_id)
-            make = lambda c=conversation_id: _in_viewers_locale(viewer, _row, c)  # noqa: E731
-            _shared_or_render(viewer, ("row", conversation_id), batch, True, make)
+    return list(ids)
+
+
+def rows_prerender(payloads: list[dict], *, batch: str, like: Viewer) -> None:
+    """Render a batch's list rows into the shared cache, in `like`'s language and time zone, for
+    every socket of the process to take (each checks its own access before sending one)."""
+    viewer = replace(like, user=None)
+    for conversation_id in _row_conversation_ids(payloads):
+        make = lambda c=conversation_id: _in_viewers_locale(viewer, _row, c)  # noqa: E731
+        _shared_or_render(viewer, ("row", conversation_id), batch, True, make)
+
+
+# A batch that changes more threads than this (a burst) is not pre-rendered by the processor:
+# its sockets render the rows they need, so the processor keeps applying the backlog.
+ROWS_PRERENDERED_MAX = 20
+
+
+def rows_for_batch(payloads: list[dict]) -> dict[int, dict[str, str]]:
+    """The processor's hook (conversations.events): a batch's list rows, rendered once in every
+    (language, time zone) pair that open sockets show, as {conversation id: {pair key: html}}.
+    Every web process would otherwise query and render them again for its own sockets."""
+    pairs = locales.in_use()
+    ids = _row_conversation_ids(payloads)
+    if not pairs or not ids or len(ids) > ROWS_PRERENDERED_MAX:
+        return {}
+    rows = queries.conversation_rows_unchecked(ids)
+    return {
+        row.pk: {
+            locales.pair_key(language, zone): _in_viewers_locale(Viewer(None, zone, language), _row_html, row)
+            for language, zone in pairs
+        }
+        for row in rows
+    }
+
+
+def rows_taken(batch: str, payloads: list[dict], rendered: dict, viewer: Viewer) -> bool:
+    """Put the rows a batch came with (rows_for_batch's, by conversation id as text) into the
+    shared cache; True if they include every row this viewer needs in its language and zone."""
+    covered = True
+    mine = locales.pair_key(viewer.language, viewer.zone)
+    now = time.monotonic()
+    with _shared_lock:
+        for conversation_id in _row_conversation_ids(payloads):
+            by_pair = rendered.get(str(conversation_id)) or {}
+            for key, html in by_pair.items():
+                pair = locales.pair_from_key(key)
+                if pair is not None and isinstance(html, str):
+                    _shared.setdefault((batch, ("row", conversation_id), pair[0], str(pair[1])), (now, html))
+            covered = covered and mine in by_pair
+        while len(_shared) > SHARED_MAX:
+            _shared.popitem(last=False)
+    return covered
 
 
 def _shared_or_render(viewer: Viewer, what: tuple, batch: str | None, render: bool, make) -> str:
@@ -273,8 +319,10 @@ def _row(conversation_id: int) -> str:
     """The list row (the same for everyone who may see the thread, so rendered once; callers
     have checked that the viewer may see this conversation)."""
     row = queries.conversation_row_unchecked(conversation_id)
-    if row is None:
-        return ""
+    return "" if row is None else _row_html(row)
+
+
+def _row_html(row) -> str:
     inner = render_to_string("inbox/list.html#row", row_context(None, row))
     return f'<div hx-swap-oob="afterbegin:#conversation-rows">{inner}</div>'
 

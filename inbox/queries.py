@@ -236,6 +236,12 @@ def conversation_row_unchecked(pk: int) -> Conversation | None:
     return _one_row(_with_list_details(Conversation.objects.filter(pk=pk)))
 
 
+def conversation_rows_unchecked(pks: list[int]) -> list[Conversation]:
+    """Several list rows at once (a processor batch's), in the same three queries as one."""
+    qs = _with_list_details(Conversation.objects.filter(pk__in=pks)).select_related(*ROW_RELATED)
+    return _last_messages_attached(list(qs))
+
+
 def _one_row(qs: QuerySet[Conversation]) -> Conversation | None:
     rows = _last_messages_attached(list(qs.select_related(*ROW_RELATED)[:1]))
     return rows[0] if rows else None

@@ -76,7 +76,7 @@ def test_the_pool_can_be_turned_off():
 
 def test_redis_url_switches_channel_layer_and_celery():
     seen = probe(REDIS_URL="redis://127.0.0.1:6379/3")
-    assert seen["layer"] == "config.channel_layer.InboxChannelLayer"  # channels_redis, see that module
+    assert seen["layer"] == "config.channel_layer.InboxChannelLayer"  # channels_redis pub/sub, see that module
     assert seen["eager"] is False
     assert seen["broker"] == "redis://127.0.0.1:6379/3"
 
