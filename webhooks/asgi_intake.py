@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 
+import psycopg
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
@@ -107,14 +108,30 @@ class WebhookIntake:
             for key, value in headers.items()
             if (name := _KEPT.get(key))
         }
+        row = (body, intake.dedupe_key(body), json.dumps(kept), timezone.now())
         try:
-            pool = await self._pool()
-            async with pool.connection() as conn:
-                await conn.execute(INSERT, (body, intake.dedupe_key(body), json.dumps(kept), timezone.now()))
+            await self._store(row)
         except Exception:  # not stored: Meta must retry later (it does, for 7 days)
             logger.exception("webhook not stored")
             return await answer(503, b"Service Unavailable")
         return await answer(200, b"OK")
+
+    async def _store(self, row: tuple) -> None:
+        """The INSERT, tried again once on a fresh connection if the pooled one was dead.
+
+        The pool does not check a connection before handing it out: that is a round trip per
+        webhook (a quarter of the intake's time in a profile under wrk). After a PostgreSQL
+        restart every idle connection is dead, so the first failure has the pool check them all,
+        and the retry is safe: the INSERT does nothing if the first one did commit.
+        """
+        pool = await self._pool()
+        try:
+            async with pool.connection() as conn:
+                await conn.execute(INSERT, row)
+        except psycopg.OperationalError:
+            await pool.check()
+            async with pool.connection() as conn:
+                await conn.execute(INSERT, row)
 
     async def _pool(self):
         """One async pool per event loop (a worker process has one; tests start several)."""
@@ -131,7 +148,6 @@ class WebhookIntake:
                 min_size=1,
                 max_size=max(2, getattr(settings, "WEBHOOKS_INTAKE_POOL_SIZE", 16)),
                 open=False,
-                check=AsyncConnectionPool.check_connection,
             )
             await pool.open()
             self._pools[loop_id] = pool

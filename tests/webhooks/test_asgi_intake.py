@@ -74,6 +74,23 @@ def test_a_signed_body_that_is_not_json_is_stored_for_the_processor(intake_url, 
     assert WebhookEvent.objects.get().state == WebhookEvent.State.RECEIVED  # the processor marks it failed
 
 
+def test_a_delivery_after_postgresql_dropped_the_pools_connections_is_still_stored(intake_url, number):
+    """What a PostgreSQL restart leaves: every pooled intake connection dead. The pool does not
+    check connections before use (a round trip per webhook), so the intake must notice and retry."""
+    from django.db import connection
+
+    assert _post(intake_url, _body(number)).status_code == 200  # the pool has its connections now
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1
+    body = _body(number)
+    assert _post(intake_url, body).status_code == 200
+    assert WebhookEvent.objects.filter(dedupe_key=intake.dedupe_key(body)).exists()
+
+
 def _call(app, body: bytes, headers: dict[str, str]) -> list[dict]:
     """One request straight into the ASGI app; returns what it sent."""
     import asyncio
