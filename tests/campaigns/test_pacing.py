@@ -187,12 +187,19 @@ def test_meta_saying_130429_slows_the_number(sim, settings):
     settings.NUMBER_RATE_PER_SECOND = 100
     line = pacing.Line(PHONE_NUMBER_ID)
     spacing = 1 / (100 * pacing.HEADROOM)
-    first, second = pacing.reserve(line), pacing.reserve(line)
-    assert second - first == pytest.approx(spacing, rel=0.3)
+
+    def gap() -> float:
+        """The mean distance between five slots reserved in a row (each call takes a little time)."""
+        slots = [pacing.reserve(line) for _ in range(5)]
+        return (slots[-1] - slots[0]) / 4
+
+    assert gap() == pytest.approx(spacing, rel=0.1)
     assert pacing.refused(130429, line) == 1.0
-    third, fourth = pacing.reserve(line), pacing.reserve(line)
-    # Slots after the refusal are twice as far apart (the number's rate is halved for a while).
-    assert fourth - third == pytest.approx(2 * spacing, rel=0.3)
+    # Slots after the refusal are further apart (the number's rate is slowed for a while)...
+    assert gap() == pytest.approx(spacing / pacing.SLOW_FACTOR, rel=0.1)
+    assert pacing.refused(130429, line) == 1.0
+    # ...and more so after another one.
+    assert gap() == pytest.approx(spacing / pacing.SLOW_FACTOR**2, rel=0.1)
 
 
 def test_without_redis_nothing_is_paced(settings):
