@@ -26,6 +26,8 @@ from functools import lru_cache
 
 from django.conf import settings
 
+from whatsapp.errors import CloudApiError
+
 log = logging.getLogger(__name__)
 
 DEFAULT_RATE = 80.0  # Meta's default throughput per number (cloud-api.md section 6)
@@ -213,20 +215,17 @@ def reset(phone_number_id: str) -> None:
 
 # --- the delivery task's side ------------------------------------------------------------------
 
-ERROR_THROUGHPUT = 130429
-ERROR_PAIR_RATE = 131056
-
 
 def line_for(conversation) -> Line:
     contact = conversation.contact
     return Line(conversation.number.phone_number_id, contact.wa_id or contact.user_id or "")
 
 
-def refused(code: int | None, line: Line) -> float:
+def refused(error: CloudApiError, line: Line) -> float:
     """Meta refused for pace (130429 or 131056): adjust the lines; the least wait before a retry."""
-    if code == ERROR_THROUGHPUT:
+    if error.slows_number:
         slow_down(line)
         return 1.0
-    if code == ERROR_PAIR_RATE:
+    if error.slows_customer:
         return pair_backoff(line)
     return 0.0

@@ -219,7 +219,7 @@ def _deliver(message: Message, *, paced: bool, attempt: int) -> bool | _Retry | 
             log.info("message %s: transient Cloud API error, retrying: %s", message_id, exc)
             services.message_requeue(message_id=message_id, note=_retry_note(exc, attempt + 1, MAX_RETRIES + 1))
             countdown = backoff_delay(attempt, base=2, cap=300)
-            return _Retry(exc, max(countdown, pacing.refused(exc.code, pacing.line_for(conversation))))
+            return _Retry(exc, max(countdown, pacing.refused(exc, pacing.line_for(conversation))))
         reason = exc.reason
         if exc.transient:
             reason = _("%(reason)s Tried %(attempts)d times since %(since)s; not sent.") % {

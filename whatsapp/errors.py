@@ -30,6 +30,8 @@ class ErrorClass:
     closes_window: bool = False  # the customer service window is closed, whatever we computed
     stops_marketing: bool = False  # the customer stopped marketing from this business
     stops_template: bool = False  # the template was paused or disabled since we checked it
+    slows_number: bool = False  # over the number's throughput: pace the number slower
+    slows_customer: bool = False  # over the pair rate limit: wait before writing this customer again
 
 
 T, P, S = Kind.TRANSIENT, Kind.PERMANENT, Kind.STOPS_CHANNEL
@@ -44,9 +46,11 @@ ERRORS: dict[int, ErrorClass] = {
     # Rate limits.
     4: ErrorClass(T, _("Too many calls to WhatsApp; retrying shortly.")),
     80007: ErrorClass(T, _("The WhatsApp account hit its rate limit; retrying shortly.")),
-    130429: ErrorClass(T, _("Sending too fast for this number; retrying shortly.")),
+    130429: ErrorClass(T, _("Sending too fast for this number; retrying shortly."), slows_number=True),
     131048: ErrorClass(P, _("WhatsApp limited this number for spam reports; the message was not sent.")),
-    131056: ErrorClass(T, _("Too many messages to this customer in a short time; retrying shortly.")),
+    131056: ErrorClass(
+        T, _("Too many messages to this customer in a short time; retrying shortly."), slows_customer=True
+    ),
     # Policy and account.
     368: ErrorClass(S, _("The business number is temporarily blocked for a policy violation.")),
     131031: ErrorClass(S, _("The WhatsApp business account is locked.")),
@@ -154,6 +158,8 @@ class CloudApiError(Exception):
         self.transient = cls.kind is Kind.TRANSIENT if transient is None else transient
         self.stops_channel = cls.kind is Kind.STOPS_CHANNEL
         self.defer_seconds = cls.defer_seconds
+        self.slows_number = cls.slows_number
+        self.slows_customer = cls.slows_customer
         super().__init__(self._text())
 
     def _text(self) -> str:

@@ -194,10 +194,10 @@ def test_meta_saying_130429_slows_the_number(sim, settings):
         return (slots[-1] - slots[0]) / 4
 
     assert gap() == pytest.approx(spacing, rel=0.1)
-    assert pacing.refused(130429, line) == 1.0
+    assert pacing.refused(CloudApiError(code=130429, title="Rate limit hit"), line) == 1.0
     # Slots after the refusal are further apart (the number's rate is slowed for a while)...
     assert gap() == pytest.approx(spacing / pacing.SLOW_FACTOR, rel=0.1)
-    assert pacing.refused(130429, line) == 1.0
+    assert pacing.refused(CloudApiError(code=130429, title="Rate limit hit"), line) == 1.0
     # ...and more so after another one.
     assert gap() == pytest.approx(spacing / pacing.SLOW_FACTOR**2, rel=0.1)
 

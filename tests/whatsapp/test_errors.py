@@ -27,6 +27,15 @@ def test_permanent_codes(code):
     assert not exc.transient and not exc.stops_channel
 
 
+def test_pace_refusals_say_which_line_to_slow():
+    """The delivery task acts on these, never on Meta's codes (conversations/pacing.py)."""
+    number, customer = CloudApiError(code=130429, title="x"), CloudApiError(code=131056, title="x")
+    assert number.slows_number and not number.slows_customer
+    assert customer.slows_customer and not customer.slows_number
+    other = CloudApiError(code=131000, title="x")
+    assert not other.slows_number and not other.slows_customer
+
+
 def test_131049_is_deferred_a_day():
     assert CloudApiError(code=131049).defer_seconds == 24 * 3600
 
