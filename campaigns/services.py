@@ -272,6 +272,9 @@ def _send_one(campaign: Campaign, recipient: Recipient, *, now: datetime) -> boo
     try:
         with transaction.atomic():
             thread = conversations.conversation_get_or_create(number=campaign.number, contact=recipient.contact)
+            # Locked for this transaction, with the number and the contact read in it (the
+            # contact with the batch's claim): the sending path need not read all three again.
+            thread.number, thread.contact = campaign.number, recipient.contact
             message = conversations.message_send_template(
                 conversation=thread,
                 sender=campaign.created_by,
@@ -279,6 +282,7 @@ def _send_one(campaign: Campaign, recipient: Recipient, *, now: datetime) -> boo
                 language=campaign.language,
                 parameters=recipient.parameters or None,
                 now=now,
+                conversation_locked=True,
             )
     except BudgetExceeded as exc:
         # Everyone after this one would be refused too: the campaign pauses, this one stays pending.

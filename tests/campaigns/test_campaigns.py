@@ -196,3 +196,30 @@ def test_a_spent_budget_pauses_the_campaign_and_keeps_the_rest_pending(
     assert campaign.state == Campaign.State.PAUSED and campaign.import_report["paused_because"]
     assert set(campaign.recipients.values_list("state", flat=True)) == {"pending"}
     assert fake_client.sent == []
+
+
+@pytest.mark.django_db
+def test_a_batch_costs_a_fixed_number_of_statements_per_recipient(number, admin_user, order_update):
+    """Each recipient's thread is locked once and its number and contact are not read again
+    (they were read with the batch's claim, in the same transaction)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def statements(csv: str) -> int:
+        campaign = make(number, admin_user, csv=csv)
+        Campaign.objects.filter(pk=campaign.pk).update(state=Campaign.State.RUNNING)
+        with CaptureQueriesContext(connection) as queries:
+            services.campaign_send_batch(campaign_id=campaign.pk)
+        return len(queries.captured_queries)
+
+    head = "phone,first_name,order_id,button_0\n"
+    one = statements(head + "+4915100000001,Ana,1,1\n")
+    three = statements(head + "+4915100000002,Ben,2,2\n+4915100000003,Cem,3,3\n+4915100000004,Dan,4,4\n")
+    assert Message.objects.count() == 4  # every recipient was sent to, none skipped
+    assert three - one == 2 * PER_RECIPIENT
+
+
+# For a new customer, with savepoints: their thread created and locked, the template, the
+# message, its price and the budget, the billing record, the usage and the thread updated.
+# 20 before the thread's number and contact were passed on as read with the claim.
+PER_RECIPIENT = 18
