@@ -12,7 +12,12 @@ line per rate, all counted on the simulator's clock:
 - refused_130429: sends Meta (the simulator) refused for throughput (0 expected);
 - cpu_per_1000: CPU seconds (user + system) the workers spent per 1,000 sends.
 
-    python bench/send.py [--count 20000] [--rates 80,1000] [--workers 4]
+Then, for each of --campaign-rates (80/s by default), a campaign of --count recipients is
+started and the workers do everything: the sender task claims recipients in batches (a message
+and a billing record each) and hands each batch to one paced delivery task. Its CPU figure is
+the whole campaign's.
+
+    python bench/send.py [--count 20000] [--rates 80,1000] [--campaign-rates 80] [--workers 4]
 
 Uses the scratch database BENCH_SEND_DATABASE_URL (default inbox_bench_send) and BENCH_REDIS_URL.
 """
@@ -135,15 +140,52 @@ def queue_notifications(user, *, count: int, offset: int) -> float:
     return count / (time.monotonic() - started)
 
 
-def scenario(sim, user, *, rate: int, count: int, workers: int, offset: int, queue: str) -> dict:
+def scenario(sim, user, number, *, rate: int, count: int, workers: int, offset: int, queue: str) -> dict:
+    """Notifications queued first, one by one through the API's service; then delivered."""
     from conversations import pacing
-    from conversations.models import Message
 
     pacing.reset(PHONE_NUMBER_ID)
     sim.set_rate_limit(rate)
+    queued_per_second = queue_notifications(user, count=count, offset=offset)
+    figures = deliver(sim, rate=rate, count=count, workers=workers, queue=queue)
+    return {
+        "scenario": f"send at {rate}/s",
+        "notifications": count,
+        "queued_per_second": round(queued_per_second, 1),
+    } | figures
+
+
+def campaign_scenario(sim, user, number, *, rate: int, count: int, workers: int, offset: int, queue: str) -> dict:
+    """A campaign of `count` recipients started, then sent by the workers alone: its sender task
+    claims recipients in batches (message and billing record each) and hands each batch to one
+    paced delivery task, so the CPU figure covers the whole campaign, not only the delivery."""
+    from campaigns import services as campaigns
+    from conversations import pacing
+
+    pacing.reset(PHONE_NUMBER_ID)
+    sim.set_rate_limit(rate)
+    csv = "phone,name,body_1,body_2\n" + "".join(
+        f"+49152{offset + index:08d},K{index},K{index},{offset + index}\n" for index in range(count)
+    )
+    campaign = campaigns.campaign_create(
+        name=f"Bench {rate}/s",
+        number=number,
+        template="parcel",
+        language="de",
+        created_by=user,
+        rows=campaigns.rows_from_csv(csv),
+    )
+    campaigns.campaign_transition(campaign=campaign, action="start")  # publishes the sender task
+    figures = deliver(sim, rate=rate, count=count, workers=workers, queue=queue)
+    return {"scenario": f"campaign at {rate}/s", "recipients": count} | figures
+
+
+def deliver(sim, *, rate: int, count: int, workers: int, queue: str) -> dict:
+    """Start the workers, wait until the simulator saw `count` more sends, stop them: the figures."""
+    from conversations.models import Message
+
     refused_before = sim.refused.get(130429, 0)
     sent_before = len(sim.sent)
-    queued_per_second = queue_notifications(user, count=count, offset=offset)
     env = environment(WHATSAPP_GRAPH_URL=sim.url, NUMBER_RATE_PER_SECOND=str(rate))
     procs = [
         subprocess.Popen(
@@ -168,9 +210,6 @@ def scenario(sim, user, *, rate: int, count: int, workers: int, offset: int, que
     times = sorted(entry["at"] for entry in sim.sent[sent_before:])
     sends = len(times)
     return {
-        "scenario": f"send at {rate}/s",
-        "notifications": count,
-        "queued_per_second": round(queued_per_second, 1),
         "sent": sends,
         "achieved": round((sends - 1) / (times[-1] - times[0]), 1) if sends > 1 else 0,
         "busiest_second": busiest_second(times),
@@ -186,6 +225,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--rates", default="80,1000")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--campaign-rates", default="80", help="campaigns of --count recipients; '' for none")
     args = parser.parse_args()
 
     reset_database()
@@ -210,10 +250,12 @@ def main() -> None:
         numbers={PHONE_NUMBER_ID: {"display_phone_number": "+49 30 9999977", "waba_id": WABA_ID}},
     ).start(port=0)
     try:
-        _number, user = setup()
-        for offset, rate in enumerate(int(r) for r in args.rates.split(",")):
-            figures = scenario(
-                sim, user, rate=rate, count=args.count, workers=args.workers, offset=offset * 10**7, queue=queue
+        number, user = setup()
+        runs = [(scenario, int(r)) for r in args.rates.split(",") if r]
+        runs += [(campaign_scenario, int(r)) for r in args.campaign_rates.split(",") if r]
+        for offset, (run, rate) in enumerate(runs):
+            figures = run(
+                sim, user, number, rate=rate, count=args.count, workers=args.workers, offset=offset * 10**7, queue=queue
             )
             print(json.dumps(figures), flush=True)
     finally:
