@@ -40,6 +40,7 @@ INSERT = (
     "ON CONFLICT (dedupe_key) DO NOTHING"
 )
 _KEPT = {name.lower().encode(): name for name in intake.KEPT_HEADERS}
+APPLICATION_NAME = "inbox webhook intake"
 
 
 def _serves_fast() -> bool:
@@ -143,6 +144,8 @@ class WebhookIntake:
             params = connections["default"].get_connection_params()
             for key in ("cursor_factory", "context", "prepare_threshold"):
                 params.pop(key, None)
+            # Named in pg_stat_activity, apart from the Django pool's connections.
+            params.setdefault("application_name", APPLICATION_NAME)
             pool = AsyncConnectionPool(
                 kwargs={**params, "autocommit": True},
                 min_size=1,
