@@ -106,6 +106,41 @@ def finance(db):
     return user_create_or_update(username="fiona", role="finance", password=PASSWORD)
 
 
+@pytest.fixture
+def order_update(number):
+    """An approved utility template with named parameters (tests/conversations/test_send_template.py)."""
+    from tests.conversations.test_send_template import ORDER_UPDATE, _template
+
+    return _template(number, name="order_update", components=ORDER_UPDATE, category="UTILITY", parameter_format="named")
+
+
+@pytest.fixture
+def spring_sale(number):
+    """An approved marketing template with positional parameters."""
+    from tests.conversations.test_send_template import SPRING_SALE, _template
+
+    return _template(
+        number, name="spring_sale", components=SPRING_SALE, category="MARKETING", parameter_format="positional"
+    )
+
+
+@pytest.fixture
+def thread_notes(monkeypatch):
+    """What the thread shows between a message's tries (the requeue note), in order."""
+    from conversations import services
+    from conversations.models import Message
+
+    notes: list[str] = []
+    requeue = services.message_requeue
+
+    def watch(*, message_id, note=""):
+        requeue(message_id=message_id, note=note)
+        notes.append(Message.objects.get(pk=message_id).error_title)
+
+    monkeypatch.setattr(services, "message_requeue", watch)
+    return notes
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

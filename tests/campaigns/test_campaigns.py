@@ -11,7 +11,6 @@ from campaigns import selectors, services
 from campaigns.models import Campaign, Recipient
 from conversations import services as conversations
 from conversations.models import Message
-from tests.conversations.test_send_template import ORDER_UPDATE, SPRING_SALE, _template
 
 CSV = """phone,name,first_name,order_id,button_0
 +49 151 23456789,Jana,Jana,1042,1042
@@ -20,18 +19,6 @@ not a number,Nobody,X,1,1
 +44 7700 900123,Tom,Tom,1044,1044
 +33 6 12 34 56 78,Léa,Léa,1045,1045
 """
-
-
-@pytest.fixture
-def order_update(number):
-    return _template(number, name="order_update", components=ORDER_UPDATE, category="UTILITY", parameter_format="named")
-
-
-@pytest.fixture
-def spring_sale(number):
-    return _template(
-        number, name="spring_sale", components=SPRING_SALE, category="MARKETING", parameter_format="positional"
-    )
 
 
 def make(number, admin_user, *, template="order_update", csv=CSV, defaults=None):

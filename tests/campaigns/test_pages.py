@@ -9,12 +9,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from campaigns.models import Campaign
 from tests.campaigns.test_campaigns import CSV, make
 from tests.conftest import PASSWORD
-from tests.conversations.test_send_template import ORDER_UPDATE, _template
-
-
-@pytest.fixture
-def order_update(number):
-    return _template(number, name="order_update", components=ORDER_UPDATE, category="UTILITY", parameter_format="named")
 
 
 def signed_in(client, user):

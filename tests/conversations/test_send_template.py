@@ -56,18 +56,6 @@ def _template(number, *, name, components, category, parameter_format, meta_stat
 
 
 @pytest.fixture
-def order_update(number):
-    return _template(number, name="order_update", components=ORDER_UPDATE, category="UTILITY", parameter_format="named")
-
-
-@pytest.fixture
-def spring_sale(number):
-    return _template(
-        number, name="spring_sale", components=SPRING_SALE, category="MARKETING", parameter_format="positional"
-    )
-
-
-@pytest.fixture
 def conversation(number):
     return receive(number, at=T0).conversation
 

@@ -10,7 +10,6 @@ import pytest
 import time_machine
 
 from conversations import services, tasks
-from conversations.models import Message
 from tests.conversations.conftest import receive, utc
 
 T0 = utc(2026, 11, 30, 9, 0, 0)
@@ -27,15 +26,10 @@ def cloud_api_down(settings):
 
 
 @pytest.mark.django_db
-def test_the_thread_says_it_is_retrying_then_says_what_happened(conversation, agent, cloud_api_down, monkeypatch):
-    notes: list[str] = []
-    requeue = services.message_requeue
-
-    def watch(*, message_id, note=""):
-        requeue(message_id=message_id, note=note)
-        notes.append(Message.objects.get(pk=message_id).error_title)
-
-    monkeypatch.setattr(services, "message_requeue", watch)
+def test_the_thread_says_it_is_retrying_then_says_what_happened(
+    conversation, agent, cloud_api_down, thread_notes, monkeypatch
+):
+    notes = thread_notes
     monkeypatch.setattr(tasks, "backoff_delay", lambda *a, **k: 0)
     message = services.message_send_text(conversation=conversation, sender=agent, text="Hallo", now=T0)
     with time_machine.travel(T0 + timedelta(minutes=1), tick=False):

@@ -56,20 +56,6 @@ def conversation(number):
 
 
 @pytest.fixture
-def thread_notes(monkeypatch):
-    """What the thread shows between tries (the requeue note), in order."""
-    notes: list[str] = []
-    requeue = services.message_requeue
-
-    def watch(*, message_id, note=""):
-        requeue(message_id=message_id, note=note)
-        notes.append(Message.objects.get(pk=message_id).error_title)
-
-    monkeypatch.setattr(services, "message_requeue", watch)
-    return notes
-
-
-@pytest.fixture
 def backoffs(monkeypatch):
     """The countdowns the task chose between tries (Celery runs eagerly here, so nothing waits)."""
     chosen: list[float] = []

@@ -79,16 +79,20 @@ async def test_a_new_message_arrives_as_the_threads_message_partial(client, agen
     await communicator.disconnect()
 
 
-async def test_a_status_update_replaces_the_message_row_with_new_ticks(client, agent, number, monkeypatch):
+async def _reply_sent(number, agent, monkeypatch, text: str):
+    """The customer wrote, the agent answered, and Meta (a fake client) took the reply."""
     from tests.conversations.conftest import FakeClient
 
     fake = FakeClient()
     monkeypatch.setattr("whatsapp.client.get_client", lambda: fake)
     received = await sync_to_async(_receive)(number, "Hallo")
-    sent = await sync_to_async(services.message_send_text)(
-        conversation=received.conversation, sender=agent, text="Hallo zurück"
-    )
+    sent = await sync_to_async(services.message_send_text)(conversation=received.conversation, sender=agent, text=text)
     await sync_to_async(sent.refresh_from_db)()
+    return received, sent
+
+
+async def test_a_status_update_replaces_the_message_row_with_new_ticks(client, agent, number, monkeypatch):
+    received, sent = await _reply_sent(number, agent, monkeypatch, "Hallo zurück")
     communicator = await _socket(client, agent)
     await _watch(communicator, received.conversation_id)
     await sync_to_async(services.message_status_apply)(status=status(wamid=sent.wamid, value="read", at=timezone.now()))
@@ -193,15 +197,7 @@ async def test_odd_frames_from_the_browser_are_ignored(client, agent, number):
 
 async def test_a_failed_last_message_shows_in_the_list_row_live(client, agent, number, monkeypatch):
     """Every agent's list says "Not delivered" as soon as Meta fails the thread's last message."""
-    from tests.conversations.conftest import FakeClient
-
-    fake = FakeClient()
-    monkeypatch.setattr("whatsapp.client.get_client", lambda: fake)
-    received = await sync_to_async(_receive)(number, "Hallo")
-    sent = await sync_to_async(services.message_send_text)(
-        conversation=received.conversation, sender=agent, text="Leider nicht zustellbar"
-    )
-    await sync_to_async(sent.refresh_from_db)()
+    received, sent = await _reply_sent(number, agent, monkeypatch, "Leider nicht zustellbar")
     communicator = await _socket(client, agent)  # watches no thread: the list only
     failed = status(wamid=sent.wamid, value="failed", at=timezone.now(), code=131026, title="Undeliverable")
     await sync_to_async(services.message_status_apply)(status=failed)

@@ -12,15 +12,10 @@ from billing.models import BillingRecord
 from conversations.models import Conversation, Message
 from notifications.models import IdempotencyRecord
 from tests.conversations.conftest import bearer
-from tests.conversations.test_send_template import GOOD, ORDER_UPDATE, _template
+from tests.conversations.test_send_template import GOOD
 
 URL = "/api/v1/notifications"
 BODY = {"to": "+49 151 23456789", "template": "order_update", "language": "de", "parameters": GOOD}
-
-
-@pytest.fixture
-def order_update(number):
-    return _template(number, name="order_update", components=ORDER_UPDATE, category="UTILITY", parameter_format="named")
 
 
 def post(client, body, headers, key=None):

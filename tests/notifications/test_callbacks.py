@@ -18,7 +18,7 @@ from notifications import callbacks
 from notifications.models import CallbackAttempt, CallbackDelivery
 from tests.conversations import conftest as conversation_fixtures
 from tests.conversations.conftest import bearer, status
-from tests.conversations.test_send_template import GOOD, ORDER_UPDATE, _template
+from tests.conversations.test_send_template import GOOD
 
 # Sends reach a counting fake Cloud API (the delivery task records the wamid: "sent").
 fake_client = conversation_fixtures.fake_client
@@ -81,11 +81,6 @@ def receiver(secret_box):
     yield server
     server.server.shutdown()
     server.server.server_close()
-
-
-@pytest.fixture
-def order_update(number):
-    return _template(number, name="order_update", components=ORDER_UPDATE, category="UTILITY", parameter_format="named")
 
 
 @pytest.fixture

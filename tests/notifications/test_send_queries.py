@@ -15,7 +15,7 @@ from conversations import services
 from conversations.exceptions import BudgetExceeded, OptedOut
 from conversations.models import Contact, Conversation, Message
 from notifications.services import notification_send
-from tests.conversations.test_send_template import GOOD, ORDER_UPDATE, SPRING_SALE, T0, _template
+from tests.conversations.test_send_template import GOOD, T0
 
 # A notification to a customer we already have a thread with (all counted, savepoints too):
 #  1 the sender's role (auth groups, for the numbers they may send from)
@@ -41,18 +41,6 @@ KNOWN_CONTACT_QUERIES = 16
 # A new customer adds the contact's and the thread's INSERTs, each in the savepoint that lets a
 # racing creator win (2 x 3 statements), and the thread's read after its INSERT. It was 38.
 NEW_CONTACT_QUERIES = 23
-
-
-@pytest.fixture
-def order_update(number):
-    return _template(number, name="order_update", components=ORDER_UPDATE, category="UTILITY", parameter_format="named")
-
-
-@pytest.fixture
-def spring_sale(number):
-    return _template(
-        number, name="spring_sale", components=SPRING_SALE, category="MARKETING", parameter_format="positional"
-    )
 
 
 def _notify(agent, to, *, template="order_update", parameters=GOOD):
