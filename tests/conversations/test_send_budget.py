@@ -10,7 +10,7 @@ from campaigns import live
 from conversations import services, tasks
 from conversations.models import Message
 from tests.conversations.conftest import receive
-from tests.conversations.test_send_template import GOOD, LATE, T0, order_update  # noqa: F401
+from tests.conversations.test_send_template import GOOD, LATE, T0
 
 # Load the message with its number and contact, claim it, then record the send: the wamid lock,
 # the row under lock, its UPDATE, the sender's callbacks, parked early statuses. (It was 9:

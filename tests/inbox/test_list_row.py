@@ -13,7 +13,7 @@ from conversations import services
 from conversations.models import Message
 from inbox import queries
 from tests.conversations.conftest import inbound, profile
-from tests.conversations.test_send_template import GOOD, order_update  # noqa: F401 (fixture)
+from tests.conversations.test_send_template import GOOD
 
 
 def customer_writes(number, text="Wo ist mein Paket?", *, minutes_ago=30, wa_id="4915100000501", **extra):
