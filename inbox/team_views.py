@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,6 +24,14 @@ from inbox.models import ApiToken
 from inbox.roles import role_of
 
 User = get_user_model()
+
+
+def _within_reach(request: HttpRequest, person) -> None:
+    """A superuser is out of the admin role's reach here as in /admin/ (inbox/admin.py): someone
+    who is not one may not set their password or role, deactivate them, or hold or revoke a
+    token acting as them (each of those would hand the superuser's account to the admin)."""
+    if person is not None and person.is_superuser and not request.user.is_superuser:
+        raise PermissionDenied
 
 
 def _team_context(*, user_form=None, token_form=None, new_token: str = "", new_token_user=None) -> dict:
@@ -77,6 +86,7 @@ def user_save(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "inbox/team.html", _team_context(user_form=form), status=400)
     data = form.cleaned_data
+    _within_reach(request, User.objects.filter(username=data["username"]).first())
     user = services.user_create_or_update(
         username=data["username"],
         role=data["role"],
@@ -93,6 +103,7 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
     person = User.objects.filter(pk=pk).first()
     if person is None:
         raise Http404("no such user")
+    _within_reach(request, person)
     active = request.POST.get("active") == "1"
     if person.pk == request.user.pk and not active:
         flash.error(request, _("You cannot deactivate yourself."))
@@ -111,6 +122,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "inbox/team.html", _team_context(token_form=form), status=400)
     owner = form.cleaned_data["user"]
+    _within_reach(request, owner)
     _token, raw = services.api_token_create(user=owner, name=form.cleaned_data["name"])
     # Shown in this answer only: the page is not cached and the raw value is never stored.
     response = render(request, "inbox/team.html", _team_context(new_token=raw, new_token_user=owner))
@@ -124,6 +136,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = ApiToken.objects.filter(pk=pk).first()
     if token is None:
         raise Http404("no such token")
+    _within_reach(request, token.user)
     services.api_token_revoke(token=token, now=timezone.now())
     flash.success(request, _("Token %(prefix)s… revoked.") % {"prefix": token.key_prefix})
     return redirect("team:index")

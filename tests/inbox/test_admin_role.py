@@ -213,3 +213,44 @@ def test_admin_access_follows_the_role_not_a_posted_staff_flag(client, admin_use
     assert client.post(url, data).status_code == 302
     agent.refresh_from_db()
     assert agent.is_staff and list(agent.groups.values_list("name", flat=True)) == ["admin"]
+
+
+# The team page (/team/) manages people too: the same reach as /admin/ --------------------------
+
+
+def test_the_team_page_cannot_re_password_or_demote_a_superuser(client, admin_user, root):
+    client.force_login(admin_user)
+    takeover = {"username": "root", "role": "admin", "password": "taken-over-42!"}
+    assert client.post("/team/users/", takeover).status_code == 403
+    root.refresh_from_db()
+    assert root.check_password(ROOT_PASSWORD) and root.is_superuser and root.is_staff
+
+
+def test_the_team_page_cannot_deactivate_a_superuser(client, admin_user, root):
+    client.force_login(admin_user)
+    assert client.post(f"/team/users/{root.pk}/active/", {"active": "0"}).status_code == 403
+    root.refresh_from_db()
+    assert root.is_active
+
+
+def test_the_team_page_cannot_mint_or_revoke_a_superusers_token(client, admin_user, root):
+    from inbox.models import ApiToken
+    from inbox.services import api_token_create
+
+    token, _raw = api_token_create(user=root, name="ops")
+    client.force_login(admin_user)
+    # A token acting as the superuser would be the superuser in the admin's hands.
+    assert client.post("/team/tokens/", {"user": str(root.pk), "name": "mine"}).status_code in (400, 403)
+    assert list(ApiToken.objects.filter(user=root).values_list("name", flat=True)) == ["ops"]
+    assert client.post(f"/team/tokens/{token.pk}/revoke/").status_code == 403
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
+def test_a_superuser_still_manages_superusers_on_the_team_page(superuser_client, root):
+    from django.contrib.auth import get_user_model
+
+    other = get_user_model().objects.create_superuser("root2", "root2@example.com", ROOT_PASSWORD)
+    assert superuser_client.post(f"/team/users/{other.pk}/active/", {"active": "0"}).status_code == 302
+    other.refresh_from_db()
+    assert not other.is_active
