@@ -85,6 +85,18 @@ def test_finance_sees_the_page_with_totals_breakdowns_chart_and_flags(client, fi
     assert drill.content.decode().count("0.1365 USD") == 2
 
 
+def test_the_chart_keeps_its_coordinates_unlocalised_in_german(client, finance, august):
+    # A German decimal comma in an SVG attribute ("12,5") is invalid: the bars and day numbers fell apart.
+    import re
+
+    client.login(username=finance.username, password=PASSWORD)
+    html = client.get("/billing/?month=2026-08", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Kosten" in html
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    numbers = re.findall(r'\b(?:x|y|width|height)="([^"]*)"', svg)
+    assert numbers and all(re.fullmatch(r"-?\d+(\.\d+)?", n) for n in numbers), numbers
+
+
 def test_the_drill_down_pages_by_keyset(client, finance, number):
     de = conversation_for(number)
     for minute in range(55):
