@@ -84,7 +84,7 @@ def _thread_url(conversation: Conversation, request: HttpRequest | None = None) 
 def _window_closed_text(expired_at: datetime | None) -> str:
     if expired_at is None:
         return _("The customer has not written to this number yet. Only approved templates can be sent.")
-    return _("The customer's 24-hour window closed at %(time)s. Only approved templates can be sent now.") % {
+    return _("The customer's 24-hour window closed at %(time)s; only approved templates can be sent now.") % {
         "time": date_format(timezone.localtime(expired_at), "DATETIME_FORMAT")
     }
 

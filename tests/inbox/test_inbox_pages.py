@@ -256,7 +256,7 @@ def test_the_closed_window_replaces_the_text_box_with_an_explanation(client, age
     expected = date_format(timezone.localtime(conversation.window_expires_at(), berlin), "DATETIME_FORMAT")
     client.cookies["tz"] = "Europe/Berlin"
     html = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
-    assert f"The customer's 24-hour window closed at {expected}. Only approved templates can be sent now." in html
+    assert f"The customer's 24-hour window closed at {expected}; only approved templates can be sent now." in html
     assert 'class="reply-form"' not in html  # no text box that looks like it could send
     assert "Add a private note" in html
 
@@ -408,4 +408,4 @@ def test_the_pages_speak_german(client, agent, number):
     client.cookies["django_language"] = "de"
     html = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
     assert "<h1>Posteingang</h1>" in html
-    assert "Nur freigegebene Vorlagen" in html
+    assert "geschlossen; nur freigegebene Vorlagen" in html
