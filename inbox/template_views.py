@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations import services
@@ -88,7 +89,9 @@ def picker_context(user, conversation: Conversation, *, template_id=None, data=N
 def picker(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = queries.conversation_for_agent(request.user, pk)
     context = picker_context(request.user, conversation, template_id=request.GET.get("template"))
-    return render(request, "inbox/template_picker.html#picker", context)
+    # htmx swaps the picker into the thread; a plain visit (no JavaScript, a new tab) gets a page.
+    template = "inbox/template_picker.html#picker" if request.htmx else "inbox/template_picker_page.html"
+    return render(request, template, context)
 
 
 @require_POST
@@ -110,7 +113,7 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
     problems: list[dict] = []
     message = None
     if chosen is None:
-        problems = [{"field": "template", "message": "Choose one of the approved templates."}]
+        problems = [{"field": "template", "message": _("Choose one of the approved templates.")}]
     else:
         slots = [slot for slot, _value in context["slots"]]
         try:

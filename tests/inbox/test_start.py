@@ -31,3 +31,21 @@ def test_a_wrong_number_or_a_number_the_agent_does_not_work_is_refused(client, a
     response = client.post("/inbox/new/", {"number": other_number.pk, "phone": "+447700900123"})
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
     assert not Conversation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_template_picker_opened_without_htmx_is_a_whole_page(client, agent, number, order_update):
+    client.force_login(agent)
+    client.post("/inbox/new/", {"number": number.pk, "phone": "+49 151 5550 1234"})
+    conversation = Conversation.objects.get()
+    url = f"/inbox/c/{conversation.pk}/templates/"
+    page = client.get(url).content.decode()
+    assert page.startswith("<!doctype html>") and "<title>" in page and 'class="template-picker' in page
+    chosen = client.get(f"{url}?template={order_update.pk}").content.decode()
+    assert chosen.startswith("<!doctype html>") and "order_update" in chosen
+    assert "<div hx-disable>" in page  # its links and form work as plain HTML there
+    fragment = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment and 'class="template-picker' in fragment
+    client.cookies["django_language"] = "de"
+    refused = client.post(f"{url}send/", {"template": ""})
+    assert refused.status_code == 422 and "Wählen Sie eine der freigegebenen Vorlagen." in refused.content.decode()
