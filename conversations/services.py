@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.db.models.signals import post_save
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -846,6 +847,28 @@ def message_claim(*, message_id: int) -> bool:
     )
 
 
+# The claim of `message_claim`, returning the claimed row. Written out because it runs once per
+# send: compiling the ORM's select_related query cost more CPU than the rest of a delivery's SQL.
+_CLAIM_RETURNING = (
+    "UPDATE conversations_message SET status = %s, claimed_at = %s WHERE id = %s AND status = %s RETURNING *"
+)
+
+
+def message_claim_loaded(*, message_id: int) -> Message | None:
+    """`message_claim`, returning the claimed message with what sending reads (its thread, the
+    thread's number and contact); None if it was not queued."""
+    claimed = list(
+        Message.objects.raw(
+            _CLAIM_RETURNING, [Message.Status.SENDING, timezone.now(), message_id, Message.Status.QUEUED]
+        )
+    )
+    if not claimed:
+        return None
+    message = claimed[0]
+    message.conversation = Conversation.objects.select_related("number", "contact").get(pk=message.conversation_id)
+    return message
+
+
 @transaction.atomic
 def message_media_uploaded(*, message_id: int, media_id: str) -> None:
     """Remember Meta's media id so a retried send does not upload the file again."""
@@ -853,22 +876,62 @@ def message_media_uploaded(*, message_id: int, media_id: str) -> None:
 
 
 @transaction.atomic
-def message_sent_record(*, message_id: int, wamid: str, payload: dict) -> Message | None:
-    """Meta accepted the message: store its wamid (status webhooks find it by that)."""
+def message_sent_record(
+    *, message_id: int, wamid: str, payload: dict, message: Message | None = None
+) -> Message | None:
+    """Meta accepted the message: store its wamid (status webhooks find it by that).
+
+    `message` is the claimed message as the sender holds it (with its thread), which saves
+    loading it again; its fields are brought up to date.
+    """
     _lock_wamid(wamid)
-    message = Message.objects.select_for_update(no_key=True).select_related("conversation").get(pk=message_id)
-    message.wamid = wamid
-    message.payload = payload
-    message.error_title = ""  # a retry note from an earlier try no longer holds
-    fields = ["wamid", "payload", "error_title"]
-    if message.status == Message.Status.SENDING:
-        message.status = Message.Status.SENT
-        fields.append("status")
-    message.save(update_fields=fields)
+    stored = _wamid_store(message_id=message_id, wamid=wamid, payload=payload)
+    if stored is None:
+        return None
+    status, early_waiting = stored
+    if message is None:
+        message = Message.objects.select_related("conversation").get(pk=message_id)
+    else:
+        message.wamid, message.payload, message.error_title, message.status = wamid, payload, "", status
+    # The UPDATE stands in for message.save(): its receivers (a sender's delivery callbacks, a
+    # campaign's progress) hear of it as they would of the save.
+    post_save.send(
+        sender=Message,
+        instance=message,
+        created=False,
+        update_fields=frozenset(["wamid", "payload", "error_title", "status"]),
+        raw=False,
+        using=connection.alias,
+    )
     events.message_changed(message)
-    if _apply_early_statuses(wamid):
+    if early_waiting and _apply_early_statuses(wamid):
         message.refresh_from_db()  # the parked statuses moved it on
     return message
+
+
+def _wamid_store(*, message_id: int, wamid: str, payload: dict) -> tuple[str, bool] | None:
+    """One statement: the wamid and the payload sent, sending -> sent (a status that moved
+    further meanwhile stays), a retry's note cleared; returns the status and whether statuses
+    for this wamid are parked, or None if the message is gone."""
+    payload_column = Message._meta.get_field("payload")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE conversations_message"
+            " SET wamid = %s, payload = %s, error_title = '',"
+            " status = CASE WHEN status = %s THEN %s ELSE status END"
+            " WHERE id = %s"
+            " RETURNING status, EXISTS (SELECT 1 FROM conversations_earlystatus WHERE wamid = %s)",
+            [
+                wamid,
+                payload_column.get_db_prep_save(payload, connection),
+                Message.Status.SENDING,
+                Message.Status.SENT,
+                message_id,
+                wamid,
+            ],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], bool(row[1]))
 
 
 # A status parked longer than this was not a race with our own send: it belongs to a message

@@ -94,15 +94,6 @@ def deliveries_collected():
         _collecting.ids = None
 
 
-def _load(message_ids) -> list[Message]:
-    """Queued messages with what sending needs (number, contact), in one query."""
-    return list(
-        Message.objects.select_related("conversation__number", "conversation__contact")
-        .filter(pk__in=message_ids, status=Message.Status.QUEUED)
-        .order_by("pk")
-    )
-
-
 @shared_task(bind=True, base=_DeliveryTask, max_retries=MAX_RETRIES, acks_late=True, ignore_result=True)
 def message_deliver(self, message_id: int, paced: bool = False) -> None:
     """Hand one queued outbound message to Meta, at most once.
@@ -110,10 +101,7 @@ def message_deliver(self, message_id: int, paced: bool = False) -> None:
     Safe to run twice (acks_late, a redelivered job, a double delay): only the run whose claim
     changes the row from queued to sending calls Meta.
     """
-    messages = _load([message_id])
-    if not messages:
-        return
-    outcome = _deliver(messages[0], paced=paced, attempt=self.request.retries)
+    outcome = _deliver(message_id, paced=paced, attempt=self.request.retries)
     if isinstance(outcome, _Retry):
         raise self.retry(exc=outcome.exc, countdown=outcome.countdown, kwargs={"paced": False}) from outcome.exc
     if isinstance(outcome, _Later):
@@ -128,12 +116,12 @@ def messages_deliver(message_ids: list[int]) -> int:
     `message_deliver` task. Returns how many were sent."""
     sent = 0
     with events.batched():
-        for message in _load(message_ids):
-            outcome = _deliver(message, paced=False, attempt=0)
+        for message_id in sorted(message_ids):
+            outcome = _deliver(message_id, paced=False, attempt=0)
             if isinstance(outcome, _Retry):
-                message_deliver.apply_async((message.pk,), countdown=outcome.countdown)
+                message_deliver.apply_async((message_id,), countdown=outcome.countdown)
             elif isinstance(outcome, _Later):
-                message_deliver.apply_async((message.pk,), {"paced": True}, countdown=outcome.countdown)
+                message_deliver.apply_async((message_id,), {"paced": True}, countdown=outcome.countdown)
             elif outcome is True:
                 sent += 1
     return sent
@@ -150,10 +138,10 @@ class _Later:
     countdown: float
 
 
-def _deliver(message: Message, *, paced: bool, attempt: int) -> bool | _Retry | _Later:
+def _deliver(message_id: int, *, paced: bool, attempt: int) -> bool | _Retry | _Later:
     """Claim, wait for the pacing slot, send and record one message; True when Meta took it."""
-    message_id = message.pk
-    if not services.message_claim(message_id=message_id):
+    message = services.message_claim_loaded(message_id=message_id)
+    if message is None:  # another run has it, or it moved on
         return False
     conversation = message.conversation
     # The slot on the number's and the customer's pacing lines (shared through Redis), taken
@@ -235,7 +223,7 @@ def _deliver(message: Message, *, paced: bool, attempt: int) -> bool | _Retry | 
             stops_channel=exc.stops_channel,
         )
         return False
-    services.message_sent_record(message_id=message_id, wamid=wamid, payload=payload)
+    services.message_sent_record(message_id=message_id, wamid=wamid, payload=payload, message=message)
     return True
 
 
