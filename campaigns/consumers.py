@@ -1,9 +1,11 @@
 """The campaign page's socket: its progress bar, pushed when the campaign's progress moves.
 
-Admitted like the page itself (signed in, a role that may manage campaigns); the socket only
-ever receives nudges (`campaign.progress`, from campaigns.live) and answers them with the
-progress bar as it is now, at most once per PUSH_EVERY seconds. The page polls instead while
-its socket is closed.
+Admitted like the page itself (signed in, allowed to run campaigns, the campaign of one of the
+user's numbers; another number's campaign is closed like an unknown one). The socket receives
+nudges (`campaign.progress`, from campaigns.live) and answers them with the progress bar as it
+is now, at most once per PUSH_EVERY seconds. The page polls instead while its socket is closed.
+It also hears its user's `user.changed` (conversations.events: an admin withdrew campaigns,
+changed the role or numbers, deactivated them) and closes when the user may no longer see it.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth import get_user_model
 
-from campaigns import live
+from campaigns import live, selectors
 from campaigns.views import CAPABILITY
-from inbox.roles import perm
+from conversations.events import USER_CHANGED
+from inbox import groups
+from inbox.roles import has_capability
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +39,19 @@ class CampaignProgressConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated or not await self._allowed(user):
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
+        if not await self._visible(user):
+            await self.accept()  # then closed, exactly as for a campaign that does not exist
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
         from inbox.live import viewer_for
 
         self.language = (await database_sync_to_async(viewer_for)(self.scope)).language
         self.sent_html: str | None = None
         self.follow_until = 0.0
         self.pusher: asyncio.Task | None = None
+        self.user_group = groups.agent(user.pk)
         await self.channel_layer.group_add(live.group(self.campaign_id), self.channel_name)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
         if not await self._push():
             await self.close(code=CLOSE_NOT_FOUND)
@@ -53,6 +64,7 @@ class CampaignProgressConsumer(AsyncWebsocketConsumer):
                 task.cancel()
         if hasattr(self, "sent_html"):
             await self.channel_layer.group_discard(live.group(self.campaign_id), self.channel_name)
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         pass  # the page sends nothing
@@ -63,6 +75,16 @@ class CampaignProgressConsumer(AsyncWebsocketConsumer):
         self.follow_until = loop.time() + live.FOLLOW
         if self.pusher is None or self.pusher.done():
             self.pusher = asyncio.create_task(self._push_while_following())
+
+    async def inbox_events(self, event: dict) -> None:
+        """The user's inbox events (their group's): only `user.changed` matters here."""
+        if not any(p.get("type") == USER_CHANGED for p in event.get("payloads", ())):
+            return
+        user = self.scope["user"]
+        if not await self._allowed(user):
+            await self.close(code=CLOSE_UNAUTHORIZED)
+        elif not await self._visible(user):
+            await self.close(code=CLOSE_NOT_FOUND)
 
     async def _push_while_following(self) -> None:
         loop = asyncio.get_running_loop()
@@ -92,5 +114,11 @@ class CampaignProgressConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def _allowed(self, user) -> bool:
-        user.refresh_from_db(fields=["is_active"])
-        return user.is_active and user.has_perm(perm(CAPABILITY))
+        # Read afresh: the session's user object caches its permissions and profile.
+        fresh = get_user_model().objects.filter(pk=user.pk, is_active=True).first()
+        return fresh is not None and has_capability(fresh, CAPABILITY)
+
+    @database_sync_to_async
+    def _visible(self, user) -> bool:
+        fresh = get_user_model().objects.select_related("profile").get(pk=user.pk)
+        return selectors.campaigns_for_user(fresh).filter(pk=self.campaign_id).exists()

@@ -26,9 +26,23 @@ def messaging_limit() -> int:
     return int(getattr(settings, "CAMPAIGN_MESSAGING_LIMIT", DEFAULT_MESSAGING_LIMIT) or 0)
 
 
-def campaigns_list(*, limit: int = 100):
+def numbers_for_campaigns(user):
+    """The business numbers whose campaigns the user sees and starts: an agent's own numbers
+    (all of them when set to all numbers), every number for admins; as the inbox scopes them."""
+    from conversations.selectors import numbers_for_user
+
+    return numbers_for_user(user)
+
+
+def campaigns_for_user(user):
+    """The campaigns of the user's numbers (an agent never learns of another number's)."""
+    return Campaign.objects.filter(number__in=numbers_for_campaigns(user))
+
+
+def campaigns_list(*, user, limit: int = 100):
     return (
-        Campaign.objects.select_related("number", "created_by")
+        campaigns_for_user(user)
+        .select_related("number", "created_by")
         .annotate(recipient_count=Count("recipients"))
         .order_by("-created_at")[:limit]
     )

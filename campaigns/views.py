@@ -1,4 +1,6 @@
-"""Campaign pages (admins): the list, the new campaign, the dry run and live page, the report CSV."""
+"""Campaign pages (admins, and agents an admin allowed): the list, the new campaign, the dry run
+and live page, the report CSV. An agent limited to some numbers sees and starts only those
+numbers' campaigns; another number's is 404, as in the inbox."""
 
 from __future__ import annotations
 
@@ -14,11 +16,10 @@ from django.views.decorators.http import require_POST
 from campaigns import selectors, services
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign
-from conversations.models import BusinessNumber
 from inbox.access import capability_required
 
-# Campaigns are for admins: the capability only their role has among those that send.
-CAPABILITY = "manage_templates"
+# The admin role has it; an admin may allow it to single agents on the team page.
+CAPABILITY = "run_campaigns"
 
 
 def _template_choices(numbers) -> list[tuple[str, str]]:
@@ -36,12 +37,12 @@ def _template_choices(numbers) -> list[tuple[str, str]]:
 
 @capability_required(CAPABILITY)
 def index(request):
-    return render(request, "campaigns/index.html", {"campaigns": selectors.campaigns_list()})
+    return render(request, "campaigns/index.html", {"campaigns": selectors.campaigns_list(user=request.user)})
 
 
 @capability_required(CAPABILITY)
 def new(request):
-    numbers = BusinessNumber.objects.order_by("display_phone_number")
+    numbers = selectors.numbers_for_campaigns(request.user).order_by("name", "display_phone_number")
     form = CampaignForm(
         request.POST or None, request.FILES or None, numbers=numbers, template_choices=_template_choices(numbers)
     )
@@ -80,13 +81,14 @@ def _live(campaign: Campaign, progress) -> bool:
     return bool(progress.delivered and recent)
 
 
-def _campaign(pk: int) -> Campaign:
-    return get_object_or_404(Campaign.objects.select_related("number", "created_by"), pk=pk)
+def _campaign(request, pk: int) -> Campaign:
+    """The campaign if it is of one of the user's numbers; 404 otherwise (never confirm it exists)."""
+    return get_object_or_404(selectors.campaigns_for_user(request.user).select_related("number", "created_by"), pk=pk)
 
 
 @capability_required(CAPABILITY)
 def detail(request, pk: int):
-    campaign = _campaign(pk)
+    campaign = _campaign(request, pk)
     state = request.GET.get("state", "")
     after = int(request.GET.get("after") or 0) if (request.GET.get("after") or "0").isdigit() else 0
     recipients = selectors.recipients_page(campaign, after=after, state=state, limit=100)
@@ -105,7 +107,7 @@ def detail(request, pk: int):
 
 @capability_required(CAPABILITY)
 def progress_partial(request, pk: int):
-    campaign = _campaign(pk)
+    campaign = _campaign(request, pk)
     progress = selectors.progress(campaign)
     context = {"campaign": campaign, "progress": progress, "live": _live(campaign, progress)}
     return render(request, "campaigns/_progress.html", context)
@@ -114,7 +116,7 @@ def progress_partial(request, pk: int):
 @require_POST
 @capability_required(CAPABILITY)
 def action(request, pk: int):
-    campaign = _campaign(pk)
+    campaign = _campaign(request, pk)
     try:
         services.campaign_transition(campaign=campaign, action=request.POST.get("action", ""), by=request.user)
     except services.CampaignError as exc:
@@ -129,7 +131,7 @@ class _Echo:
 
 @capability_required(CAPABILITY)
 def report_csv(request, pk: int):
-    campaign = _campaign(pk)
+    campaign = _campaign(request, pk)
     services.recipients_sync(campaign_id=campaign.pk)
     writer = csv.writer(_Echo())
 

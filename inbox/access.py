@@ -7,17 +7,17 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
-from inbox.roles import perm
+from inbox.roles import has_capability
 
 
 def capability_required(codename: str):
-    """Sign-in required; then 403 unless the user's role has the capability."""
+    """Sign-in required; then 403 unless the user has the capability (by role, or an agent's grant)."""
 
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapper(request, *args, **kwargs):
-            if not request.user.has_perm(perm(codename)):
+            if not has_capability(request.user, codename):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 

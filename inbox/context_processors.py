@@ -4,7 +4,7 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-from inbox.roles import perm, role_of
+from inbox.roles import has_capability, perm, role_of
 
 
 @contextmanager
@@ -32,15 +32,16 @@ def navigation(request):
     from django.utils.translation import gettext as _
 
     with _connection_given_back():
+        role = role_of(user)
         links = []
         if user.has_perm(perm("work_inbox")):
             links.append(("inbox:index", _("Inbox")))
         if user.has_perm(perm("manage_templates")):
             links.append(("templates_app:index", _("Templates")))
+        if has_capability(user, "run_campaigns", role=role):
             links.append(("campaigns:index", _("Campaigns")))
         if user.has_perm(perm("view_billing")):
             links.append(("billing:index", _("Costs")))  # the page's own heading
         if user.is_staff:
             links.append(("admin:index", _("Admin")))
-        role = role_of(user)
     return {"nav_links": links, "user_role": role}

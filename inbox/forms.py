@@ -100,6 +100,11 @@ class TeamUserForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=gettext_lazy("None ticked: all numbers, including future ones."),
     )
+    campaigns = forms.BooleanField(
+        label=gettext_lazy("May run campaigns"),
+        required=False,
+        help_text=gettext_lazy("For an agent, with the numbers above; admins always may, finance never."),
+    )
 
     def __init__(self, *args, numbers=(), **kwargs):
         super().__init__(*args, **kwargs)

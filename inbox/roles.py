@@ -22,13 +22,27 @@ CAPABILITIES = {
     "manage_users": "Can manage users and API tokens",
     "view_billing": "Can see costs and export billing",
     "send_notifications": "Can send template notifications through the API",
+    "run_campaigns": "Can run campaigns",
 }
 
 ROLE_CAPABILITIES = {
     AGENT: ["work_inbox", "send_notifications"],
-    ADMIN: ["work_inbox", "send_notifications", "manage_templates", "manage_numbers", "manage_users", "view_billing"],
+    ADMIN: [
+        "work_inbox",
+        "send_notifications",
+        "manage_templates",
+        "manage_numbers",
+        "manage_users",
+        "view_billing",
+        "run_campaigns",
+    ],
     FINANCE: ["view_billing"],
 }
+
+# Capabilities an admin may also allow one agent (the team page): stored as that user's own
+# permission, and counted only while the user is an agent (or an admin, who has it by role).
+# Finance never has them, whatever permission a user may still carry from an earlier role.
+AGENT_GRANTS = {"run_campaigns": (AGENT, ADMIN)}
 
 
 # Django model permissions a role needs for its pages in /admin/ (app_label.codename).
@@ -63,6 +77,30 @@ ROLE_MODEL_PERMISSIONS = {
 
 def perm(codename: str) -> str:
     return f"inbox.{codename}"
+
+
+_UNREAD = object()
+
+
+def has_capability(user, codename: str, *, role=_UNREAD) -> bool:
+    """Whether the user may do what `codename` allows: by role, or by an agent's own grant.
+
+    `role` is the user's role_of() when the caller has it already (it saves a query)."""
+    if not user.has_perm(perm(codename)):
+        return False
+    roles = AGENT_GRANTS.get(codename)
+    if roles is None:
+        return True
+    return (role_of(user) if role is _UNREAD else role) in roles
+
+
+def own_grants(user) -> set[str]:
+    """The AGENT_GRANTS codenames the user was allowed one by one (not through the role)."""
+    return {
+        p.codename
+        for p in user.user_permissions.all()
+        if p.codename in AGENT_GRANTS and p.content_type.app_label == "inbox"
+    }
 
 
 def role_of(user: AbstractBaseUser | AnonymousUser) -> str | None:

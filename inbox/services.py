@@ -24,12 +24,18 @@ class UnknownNumber(ValueError):
 
 @transaction.atomic
 def user_create_or_update(
-    *, username: str, role: str, password: str | None = None, number_ids: list[str] | None = None
+    *,
+    username: str,
+    role: str,
+    password: str | None = None,
+    number_ids: list[str] | None = None,
+    may_run_campaigns: bool | None = None,
 ) -> User:
     """Create the user (or update an existing one) and make `role` their only role.
 
     An agent works the inboxes of the numbers named by phone_number_id; of all numbers
-    (present and future) when none are named.
+    (present and future) when none are named. `may_run_campaigns` allows (True) or withdraws
+    (False) an agent's campaigns; None keeps what the agent had.
     """
     if role not in ROLES:
         raise UnknownRole(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
@@ -52,7 +58,32 @@ def user_create_or_update(
     # Only agents are scoped by number; admins see every inbox by role, finance none.
     profile.all_numbers = role == AGENT and not numbers
     profile.save(update_fields=["all_numbers"])
+    # The grant is an agent's: an admin has campaigns by role, finance never.
+    if role != AGENT:
+        user_campaigns_allow(user=user, allowed=False)
+    elif may_run_campaigns is not None:
+        user_campaigns_allow(user=user, allowed=may_run_campaigns)
     return user
+
+
+def user_campaigns_allow(*, user: User, allowed: bool) -> None:
+    """Allow one agent to run campaigns (a permission of their own), or withdraw it.
+
+    Only agents carry the grant (user_create_or_update drops it with any other role, so an
+    agent made admin and later agent again starts without it; roles.has_capability ignores
+    it on anyone but an agent or admin). Adding or removing it tells the user's open sockets
+    (inbox.access_changes).
+    """
+    from django.contrib.auth.models import Permission
+
+    mine = list(user.user_permissions.filter(content_type__app_label="inbox", codename="run_campaigns"))
+    if allowed and not mine:
+        user.user_permissions.add(Permission.objects.get(content_type__app_label="inbox", codename="run_campaigns"))
+    elif mine and not allowed:
+        user.user_permissions.remove(*mine)
+    # Django caches a user's permissions on the instance: read them again when next asked.
+    for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(cache, None)
 
 
 def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:

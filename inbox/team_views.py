@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,7 +22,7 @@ from inbox import services
 from inbox.access import capability_required
 from inbox.forms import TeamTokenForm, TeamUserForm
 from inbox.models import ApiToken
-from inbox.roles import role_of
+from inbox.roles import ADMIN, AGENT, own_grants, role_of
 
 User = get_user_model()
 
@@ -43,12 +44,14 @@ def _team_context(*, user_form=None, token_form=None, new_token: str = "", new_t
             "groups",
             Prefetch("business_numbers", queryset=BusinessNumber.objects.order_by("name")),
             Prefetch("api_tokens", queryset=ApiToken.objects.order_by("-created_at")),
+            Prefetch("user_permissions", queryset=Permission.objects.select_related("content_type")),
         )
     )
     for person in people:
         person.role = role_of(person)
         profile = getattr(person, "profile", None)
         person.works_all_numbers = person.role == "admin" or bool(profile and profile.all_numbers)
+        person.runs_campaigns = person.role == ADMIN or (person.role == AGENT and "run_campaigns" in own_grants(person))
     return {
         "people": people,
         "numbers": numbers,
@@ -72,6 +75,7 @@ def index(request: HttpRequest) -> HttpResponse:
                 "username": person.username,
                 "role": person.role or "agent",
                 "numbers": [n.phone_number_id for n in person.business_numbers.all()],
+                "campaigns": person.role == AGENT and person.runs_campaigns,
             },
         )
         context["editing"] = person
@@ -92,6 +96,7 @@ def user_save(request: HttpRequest) -> HttpResponse:
         role=data["role"],
         password=data["password"] or None,
         number_ids=data["numbers"] if data["role"] == "agent" else [],
+        may_run_campaigns=data["campaigns"],
     )
     flash.success(request, _("Saved %(name)s.") % {"name": user.username})
     return redirect("team:index")

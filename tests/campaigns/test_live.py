@@ -12,6 +12,7 @@ from channels.testing.websocket import WebsocketCommunicator
 
 from campaigns import live, services
 from config.asgi import application
+from inbox.services import user_campaigns_allow, user_create_or_update
 from tests.conversations.test_send_template import ORDER_UPDATE, _template
 from tests.inbox.test_websocket import ORIGIN, session_cookie
 
@@ -19,7 +20,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _campaign(number, admin_user, recipients: int = 3):
-    _template(number, name="order_update", components=ORDER_UPDATE, category="UTILITY", parameter_format="named")
+    from templates_app.models import Template
+
+    if not Template.objects.filter(waba_id=number.waba_id, name="order_update").exists():  # numbers may share it
+        _template(number, name="order_update", components=ORDER_UPDATE, category="UTILITY", parameter_format="named")
     rows = [
         services.Row(phone=f"+49151400000{i:02d}", values={"first_name": "K", "order_id": "1", "button_0": "1"})
         for i in range(recipients)
@@ -44,6 +48,39 @@ async def test_signed_out_agents_and_finance_are_refused(client, number, admin_u
         communicator, connected, code = await _open(client, who, campaign.pk)
         assert not connected and code == 4401, who
         await communicator.disconnect()
+
+
+async def test_an_allowed_agent_gets_their_numbers_campaign_and_not_another_numbers(
+    client, number, other_number, admin_user, agent
+):
+    ours = await sync_to_async(_campaign)(number, admin_user)
+    theirs = await sync_to_async(_campaign)(other_number, admin_user)
+    await sync_to_async(user_campaigns_allow)(user=agent, allowed=True)
+    communicator, connected, _ = await _open(client, agent, ours.pk)
+    assert connected
+    assert 'id="cmp-progress"' in await communicator.receive_from(timeout=5)
+    await communicator.disconnect()
+    # Another number's campaign: closed like one that does not exist, its bar never sent.
+    communicator, connected, _ = await _open(client, agent, theirs.pk)
+    assert connected
+    closed = await communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4404}
+    await communicator.disconnect()
+
+
+async def test_withdrawing_the_grant_closes_the_agents_open_socket(client, number, admin_user, agent):
+    campaign = await sync_to_async(_campaign)(number, admin_user)
+    await sync_to_async(user_campaigns_allow)(user=agent, allowed=True)
+    communicator, connected, _ = await _open(client, agent, campaign.pk)
+    assert connected
+    await communicator.receive_from(timeout=5)  # the bar as it is
+    # As the team page records it (its transaction's commit tells the user's sockets).
+    await sync_to_async(user_create_or_update)(
+        username=agent.username, role="agent", number_ids=[number.phone_number_id], may_run_campaigns=False
+    )
+    closed = await communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4401}
+    await communicator.disconnect()
 
 
 async def test_an_unknown_campaign_is_closed(client, admin_user):

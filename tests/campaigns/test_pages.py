@@ -1,5 +1,5 @@
-"""Campaign pages: admins only; the new-campaign flow from a CSV to the dry run, start, the
-progress partial, and the report CSV."""
+"""Campaign pages: admins, and agents an admin allowed (only their numbers' campaigns); the
+new-campaign flow from a CSV to the dry run, start, the progress partial, and the report CSV."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from campaigns.models import Campaign
+from inbox.services import user_campaigns_allow
 from tests.campaigns.test_campaigns import CSV, make
 from tests.conftest import PASSWORD
 
@@ -72,3 +73,79 @@ def test_the_form_says_what_to_fix(client, admin_user, number, order_update):
         "/campaigns/new/", {"name": "x", "number": number.pk, "template": "order_update|de", "csv_file": upload}
     )
     assert "phone" in response.content.decode() and not Campaign.objects.exists()
+
+
+def _pages(campaign) -> list[str]:
+    pk = campaign.pk
+    return [f"/campaigns/{pk}/", f"/campaigns/{pk}/progress/", f"/campaigns/{pk}/report.csv"]
+
+
+@pytest.mark.django_db
+def test_an_agent_an_admin_allowed_opens_the_campaign_pages(client, agent, number, admin_user, order_update):
+    campaign = make(number, admin_user)
+    user_campaigns_allow(user=agent, allowed=True)
+    signed_in(client, agent)
+    home = client.get("/inbox/").content.decode()
+    assert 'href="/campaigns/"' in home  # the navigation offers the page
+    for url in ("/campaigns/", "/campaigns/new/", *_pages(campaign)):
+        assert client.get(url).status_code == 200, url
+    response = client.post(f"/campaigns/{campaign.pk}/action/", {"action": "cancel"})
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.state == "cancelled"
+
+
+@pytest.mark.django_db
+def test_without_the_grant_the_navigation_has_no_campaigns(client, agent):
+    signed_in(client, agent)
+    assert 'href="/campaigns/"' not in client.get("/inbox/").content.decode()
+
+
+@pytest.mark.django_db
+def test_finance_never_runs_campaigns_even_with_a_grant_left_on_the_user(client, finance, number, admin_user):
+    # The team page drops the grant with any other role; a permission set another way still
+    # does not count for finance.
+    from django.contrib.auth.models import Permission
+
+    finance.user_permissions.add(Permission.objects.get(content_type__app_label="inbox", codename="run_campaigns"))
+    signed_in(client, finance)
+    assert client.get("/campaigns/").status_code == 403
+    assert 'href="/campaigns/"' not in client.get("/billing/").content.decode()
+
+
+@pytest.mark.django_db
+def test_an_agent_of_one_number_sees_and_starts_only_that_numbers_campaigns(
+    client, agent, number, other_number, admin_user, order_update
+):
+    ours, theirs = make(number, admin_user), make(other_number, admin_user)
+    theirs.name = "Elsewhere"
+    theirs.save(update_fields=["name"])
+    user_campaigns_allow(user=agent, allowed=True)
+    signed_in(client, agent)
+
+    listing = client.get("/campaigns/").content.decode()
+    assert f"/campaigns/{ours.pk}/" in listing and f"/campaigns/{theirs.pk}/" not in listing
+    assert "Elsewhere" not in listing
+    form = client.get("/campaigns/new/").content.decode()
+    assert f'value="{number.pk}"' in form and f'value="{other_number.pk}"' not in form
+    upload = SimpleUploadedFile("list.csv", CSV.encode(), content_type="text/csv")
+    refused = client.post(
+        "/campaigns/new/",
+        {"name": "Sneaky", "number": other_number.pk, "template": "order_update|de", "csv_file": upload},
+    )
+    assert refused.status_code == 200 and not Campaign.objects.filter(name="Sneaky").exists()
+
+    for url in _pages(theirs):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/campaigns/{theirs.pk}/action/", {"action": "cancel"}).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.state != "cancelled"
+    for url in _pages(ours):
+        assert client.get(url).status_code == 200, url
+
+    # Admins see every number's campaigns.
+    signed_in(client, admin_user)
+    listing = client.get("/campaigns/").content.decode()
+    assert f"/campaigns/{ours.pk}/" in listing and f"/campaigns/{theirs.pk}/" in listing
+    assert client.get(f"/campaigns/{theirs.pk}/").status_code == 200
+

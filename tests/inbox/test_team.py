@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -73,3 +75,55 @@ def test_numbers_show_whether_meta_stopped_them(client, admin_user, number, othe
     html = client.get("/team/").content.decode()
     assert "stopped by Meta since" in html and "account is locked" in html
     assert html.count('<span class="badge open">sending</span>') == 1
+
+
+def _row(html: str, username: str) -> str:
+    return html.split(f'data-username="{username}"')[1].split("</tr>")[0]
+
+
+@pytest.mark.django_db
+def test_an_admin_allows_an_agent_campaigns_and_withdraws_them(client, admin_user, agent, number, monkeypatch):
+    from conversations import events
+    from inbox.roles import has_capability
+
+    told = []
+    monkeypatch.setattr(events, "user_changed", told.append)
+    client.force_login(admin_user)
+    form = {"username": agent.username, "role": "agent", "numbers": [number.phone_number_id]}
+    assert 'data-grant="run_campaigns"' not in _row(client.get("/team/").content.decode(), agent.username)
+
+    with_grant = {**form, "campaigns": "on"}
+    assert client.post("/team/users/", with_grant).status_code == 302
+    agent = type(agent).objects.get(pk=agent.pk)
+    assert has_capability(agent, "run_campaigns") and agent.user_permissions.filter(codename="run_campaigns").exists()
+    assert agent.pk in told  # their open sockets read their access again
+    html = client.get("/team/").content.decode()
+    assert 'data-grant="run_campaigns"' in _row(html, agent.username)
+    editing = client.get(f"/team/?edit={agent.pk}").content.decode()
+    assert 'name="campaigns"' in editing and "May run campaigns" in editing
+    assert re.search(r'<input type="checkbox" name="campaigns"[^>]* checked>', editing)
+
+    told.clear()
+    assert client.post("/team/users/", form).status_code == 302  # the box left empty
+    agent = type(agent).objects.get(pk=agent.pk)
+    assert not has_capability(agent, "run_campaigns") and not agent.user_permissions.exists()
+    assert agent.pk in told
+    assert 'data-grant="run_campaigns"' not in _row(client.get("/team/").content.decode(), agent.username)
+
+
+@pytest.mark.django_db
+def test_the_grant_goes_with_another_role_and_finance_cannot_have_it(client, admin_user, agent, number):
+    from inbox.roles import has_capability
+
+    client.force_login(admin_user)
+    client.post("/team/users/", {"username": agent.username, "role": "agent", "campaigns": "on"})
+    client.post("/team/users/", {"username": agent.username, "role": "finance", "campaigns": "on"})
+    agent = type(agent).objects.get(pk=agent.pk)
+    assert not has_capability(agent, "run_campaigns") and not agent.user_permissions.exists()
+    # Back to agent: the grant does not come back by itself.
+    client.post("/team/users/", {"username": agent.username, "role": "agent"})
+    assert not has_capability(type(agent).objects.get(pk=agent.pk), "run_campaigns")
+    # The `add_user` path (no word about campaigns) keeps what an agent had.
+    client.post("/team/users/", {"username": agent.username, "role": "agent", "campaigns": "on"})
+    user_create_or_update(username=agent.username, role="agent", number_ids=[number.phone_number_id])
+    assert has_capability(type(agent).objects.get(pk=agent.pk), "run_campaigns")
