@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from conversations.models import BusinessNumber, Label
+from inbox.templatetags.phone_tags import business_number
 
 
 class CampaignForm(forms.Form):
@@ -22,6 +23,7 @@ class CampaignForm(forms.Form):
     def __init__(self, *args, numbers, template_choices, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["number"].queryset = numbers
+        self.fields["number"].label_from_instance = business_number
         self.fields["template"].choices = template_choices
 
     def clean(self):

@@ -3,6 +3,8 @@ new-campaign flow from a CSV to the dry run, start, the progress partial, and th
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -149,3 +151,15 @@ def test_an_agent_of_one_number_sees_and_starts_only_that_numbers_campaigns(
     assert f"/campaigns/{ours.pk}/" in listing and f"/campaigns/{theirs.pk}/" in listing
     assert client.get(f"/campaigns/{theirs.pk}/").status_code == 200
 
+
+@pytest.mark.django_db
+def test_numbers_and_prices_read_as_elsewhere_in_the_app(client, admin_user, number, order_update):
+    campaign = make(number, admin_user)
+    signed_in(client, admin_user)
+    listing = client.get("/campaigns/").content.decode()
+    assert "Support DE · +49 30 1234567" in listing and "49301234567" not in listing
+    assert "Support DE · +49 30 1234567" in client.get("/campaigns/new/").content.decode()
+    detail = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "from Support DE · +49 30 1234567" in detail
+    prices = detail.split('id="dry-run"')[1].split("</table>")[0]
+    assert not re.search(r"\d\.\d{5,}", prices), prices  # no 0.055000
