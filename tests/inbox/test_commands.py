@@ -104,6 +104,15 @@ def test_seed_demo_is_idempotent_and_users_can_sign_in(client):
     assert User.objects.filter(username__in=["agent", "admin", "finance"]).count() == 3
     assert BusinessNumber.objects.count() == 2
     assert client.login(username="finance", password="finance-demo-2026")
+    # One demo agent an admin allowed campaigns, of their one number only; the other agent not.
+    from inbox.roles import has_capability
+
+    assert "marketing / marketing-demo-2026 (may run campaigns)" in output
+    marketing, agent = User.objects.get(username="marketing"), User.objects.get(username="agent")
+    assert has_capability(marketing, "run_campaigns") and not has_capability(agent, "run_campaigns")
+    assert [n.name for n in numbers_for_user(marketing)] == ["Support DE"]
+    assert client.login(username="marketing", password="marketing-demo-2026")
+    assert client.get("/campaigns/").status_code == 200
     # One webhook event for a number nobody added, flagged for an admin (seeded once).
     from webhooks.models import WebhookEvent
 

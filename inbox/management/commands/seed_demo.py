@@ -17,12 +17,14 @@ DEMO_NUMBERS = [
 ]
 
 DEMO_USERS = [
-    # username, role, password, numbers (phone_number_ids; empty = all)
-    ("agent", "agent", "agent-demo-2026", ["100000000000001"]),
-    ("admin", "admin", "admin-demo-2026", []),
+    # username, role, password, numbers (phone_number_ids; empty = all), may run campaigns (agents)
+    ("agent", "agent", "agent-demo-2026", ["100000000000001"], False),
+    # An agent an admin allowed campaigns: those of Support DE only (the team page's checkbox).
+    ("marketing", "agent", "marketing-demo-2026", ["100000000000001"], True),
+    ("admin", "admin", "admin-demo-2026", [], None),
     # A second admin: templates need an approver who is not their author (four-eyes).
-    ("reviewer", "admin", "reviewer-demo-2026", []),
-    ("finance", "finance", "finance-demo-2026", []),
+    ("reviewer", "admin", "reviewer-demo-2026", [], None),
+    ("finance", "finance", "finance-demo-2026", [], None),
 ]
 
 
@@ -34,8 +36,10 @@ class Command(BaseCommand):
             business_number_add(
                 phone_number_id=phone_number_id, display_phone_number=display, waba_id=waba_id, name=name
             )
-        for username, role, password, numbers in DEMO_USERS:
-            user_create_or_update(username=username, role=role, password=password, number_ids=numbers)
+        for username, role, password, numbers, campaigns in DEMO_USERS:
+            user_create_or_update(
+                username=username, role=role, password=password, number_ids=numbers, may_run_campaigns=campaigns
+            )
         from conversations.demo import seed_conversations
 
         seed_conversations(stdout=self.stdout)
@@ -54,5 +58,6 @@ class Command(BaseCommand):
 
         seed_campaigns(stdout=self.stdout, now=timezone.now())
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Sign in at http://127.0.0.1:8000/login/ as:"))
-        for username, role, password, _numbers in DEMO_USERS:
-            self.stdout.write(f"  {role:8} {username} / {password}")
+        for username, role, password, _numbers, campaigns in DEMO_USERS:
+            note = " (may run campaigns)" if campaigns else ""
+            self.stdout.write(f"  {role:8} {username} / {password}{note}")
