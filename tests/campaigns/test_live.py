@@ -83,6 +83,20 @@ async def test_withdrawing_the_grant_closes_the_agents_open_socket(client, numbe
     await communicator.disconnect()
 
 
+async def test_taking_the_number_away_closes_the_agents_open_socket(client, number, other_number, admin_user, agent):
+    campaign = await sync_to_async(_campaign)(number, admin_user)
+    await sync_to_async(user_campaigns_allow)(user=agent, allowed=True)
+    communicator, connected, _ = await _open(client, agent, campaign.pk)
+    assert connected
+    await communicator.receive_from(timeout=5)
+    await sync_to_async(user_create_or_update)(
+        username=agent.username, role="agent", number_ids=[other_number.phone_number_id]
+    )
+    closed = await communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4404}
+    await communicator.disconnect()
+
+
 async def test_an_unknown_campaign_is_closed(client, admin_user):
     communicator, connected, _ = await _open(client, admin_user, 987654)
     assert connected  # accepted, then closed: the page then polls, which answers 404
