@@ -19,9 +19,13 @@ def test_the_migration_creates_each_role_with_its_permissions():
 @pytest.mark.parametrize(
     ("persona", "allowed", "forbidden"),
     [
-        ("agent", ["work_inbox"], ["manage_templates", "view_billing", "manage_users"]),
-        ("admin_user", ["work_inbox", "manage_templates", "manage_numbers", "manage_users", "view_billing"], []),
-        ("finance", ["view_billing"], ["work_inbox", "manage_templates"]),
+        ("agent", ["work_inbox"], ["manage_templates", "view_billing", "manage_users", "run_campaigns"]),
+        (
+            "admin_user",
+            ["work_inbox", "manage_templates", "manage_numbers", "manage_users", "view_billing", "run_campaigns"],
+            [],
+        ),
+        ("finance", ["view_billing"], ["work_inbox", "manage_templates", "run_campaigns"]),
     ],
 )
 def test_each_role_has_exactly_its_capabilities(request, persona, allowed, forbidden):
