@@ -2,19 +2,28 @@
 machine's shared ones): uvicorn, the webhook processor and Celery workers as processes, the
 simulator as Meta.
 
-- Redis stopped while 200 signed webhooks arrive: every one answered 200, applied, none twice.
-- An agent replies while Redis is down: accepted (202, never a 500), sent once Redis is back.
+- Redis stopped for 10 s while 200 signed webhooks arrive: every one answered 200, applied
+  within seconds of Redis returning, none twice.
+- An agent replies while Redis is down, through the API and through the thread's form:
+  accepted (202, or the thread again; never a 500), each sent once Redis is back.
 - A worker killed with SIGKILL while 100 replies go out: each reply is sent exactly once, or
   failed with an honest reason; none is left queued.
+- PostgreSQL restarted while webhooks keep arriving: refused (non-200, so Meta retries) only
+  while it is down; every acknowledged one is applied, and Meta's retries of the refused ones
+  are applied too; none twice.
+
+Each test prints its figures (pytest -s shows them).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -168,12 +177,18 @@ def post_webhook(stack: Stack, body: bytes) -> int:
     ).status_code
 
 
+REDIS_OUTAGE_SECONDS = 10
+
+
 def test_webhooks_arriving_while_redis_is_down_are_all_acknowledged_and_applied_once(stack):
     stack.redis.stop()
+    stopped = time.monotonic()
     try:
         answers = [post_webhook(stack, webhook(f"4915200000{i:03d}", f"Ausfall {i}")) for i in range(200)]
+        time.sleep(max(0.0, REDIS_OUTAGE_SECONDS - (time.monotonic() - stopped)))
     finally:
         stack.redis.start()
+    back = time.monotonic()
     assert answers == [200] * 200
 
     def applied():
@@ -183,9 +198,15 @@ def test_webhooks_arriving_while_redis_is_down_are_all_acknowledged_and_applied_
         return rows[0] if rows[0][0] >= 200 else None
 
     total, distinct = wait_for(applied, what="200 messages applied")
+    applied_after = time.monotonic() - back
     assert (total, distinct) == (200, 200)
+    assert applied_after < 10, f"applied {applied_after:.1f} s after Redis returned"
     waiting = stack.sql("SELECT count(*) FROM webhooks_webhookevent WHERE state <> 'processed'")[0][0]
     assert waiting == 0
+    print(
+        f"\nredis outage {back - stopped:.1f} s: 200 webhooks, {answers.count(200)} answered 200, "
+        f"{total} stored, {distinct} distinct, all applied {max(applied_after, 0):.1f} s after Redis returned"
+    )
 
 
 def _reply(stack: Stack, conversation_id: int, text: str) -> requests.Response:
@@ -224,29 +245,65 @@ def _sweep(stack: Stack) -> None:
     manage(stack.environ, "shell", "-c", "from conversations.tasks import messages_deliver_queued as t; t()")
 
 
+def _signed_in(stack: Stack) -> requests.Session:
+    """Alice's browser, signed in through the sign-in form."""
+    browser = requests.Session()
+    page = browser.get(f"{stack.web.url}/login/", timeout=10).text
+    form = {"username": "alice", "password": "correct-horse-battery", "csrfmiddlewaretoken": _csrf(page)}
+    assert browser.post(f"{stack.web.url}/login/", data=form, timeout=10, allow_redirects=False).status_code == 302
+    return browser
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+
+def _reply_with_the_form(stack: Stack, browser: requests.Session, conversation_id: int, text: str, *, htmx: bool):
+    """What the thread page's reply form posts (with htmx, or as a plain form without JavaScript)."""
+    thread = browser.get(f"{stack.web.url}/inbox/c/{conversation_id}/", timeout=20)
+    assert thread.status_code == 200, thread.status_code
+    headers = {"HX-Request": "true"} if htmx else {}
+    return browser.post(
+        f"{stack.web.url}/inbox/c/{conversation_id}/send/",
+        data={"text": text, "csrfmiddlewaretoken": _csrf(thread.text)},
+        headers=headers,
+        timeout=20,
+        allow_redirects=False,
+    )
+
+
 def test_a_reply_while_redis_is_down_is_accepted_and_sent_when_it_returns(stack):
     conversation_id = _thread(stack, "4915211110000")
+    browser = _signed_in(stack)
+    texts = ["Antwort während des Ausfalls", "Antwort aus dem Formular", "Antwort aus dem Formular mit htmx"]
     stack.redis.stop()
     try:
-        answer = _reply(stack, conversation_id, "Antwort während des Ausfalls")
+        answer = _reply(stack, conversation_id, texts[0])
+        plain = _reply_with_the_form(stack, browser, conversation_id, texts[1], htmx=False)
+        with_htmx = _reply_with_the_form(stack, browser, conversation_id, texts[2], htmx=True)
     finally:
         stack.redis.start()
     assert answer.status_code == 202, answer.text
     assert answer.json()["status"] == "queued"
+    assert plain.status_code == 302, plain.status_code  # back to the thread, the reply in it
+    assert with_htmx.status_code == 200 and texts[2] in with_htmx.text, with_htmx.status_code
+    queued = stack.sql("SELECT text, status FROM conversations_message WHERE text = ANY(%s)", texts)
+    assert sorted(queued) == sorted((text, "queued") for text in texts)
 
     worker = stack.worker("worker-reply")
     try:
-        time.sleep(1.2)  # older than DELIVERY_SWEEP_AFTER_SECONDS: the lost publish is now overdue
+        time.sleep(1.2)  # older than DELIVERY_SWEEP_AFTER_SECONDS: the lost publishes are now overdue
         _sweep(stack)
         wait_for(
-            lambda: [s for s in stack.sim.sent if _body(s) == "Antwort während des Ausfalls"],
-            what="the reply sent after Redis returned",
+            lambda: all(any(_body(s) == text for s in stack.sim.sent) for text in texts),
+            what="the replies sent after Redis returned",
         )
     finally:
         worker.kill()
         worker.wait(timeout=10)
-    sent = [s for s in stack.sim.sent if _body(s) == "Antwort während des Ausfalls"]
-    assert len(sent) == 1
+    sent = {text: sum(1 for s in stack.sim.sent if _body(s) == text) for text in texts}
+    assert sent == dict.fromkeys(texts, 1)
+    print(f"\nreplies while redis was down: 3 accepted (API 202, form 302, htmx form 200), 3 queued, sent {sent}")
 
 
 def test_a_worker_killed_mid_delivery_strands_no_reply_and_sends_none_twice(stack):
@@ -303,3 +360,78 @@ def test_a_worker_killed_mid_delivery_strands_no_reply_and_sends_none_twice(stac
             assert "may or may not have reached" in reason
         else:
             assert sent_counts[text] == 1, (text, status)
+    failed = sum(1 for _text, status, _reason in rows if status == "failed")
+    print(
+        f"\nworker SIGKILL: 100 replies, {sum(sent_counts.values())} sent (max {max(sent_counts.values())} per reply), "
+        f"{failed} failed with the honest reason, 0 stranded; states {states}"
+    )
+
+
+POSTING_AT_ONCE = 6  # Meta delivers webhooks concurrently
+
+
+def test_webhooks_arriving_while_postgresql_restarts_are_refused_or_applied_never_lost(stack):
+    """Meta keeps posting while PostgreSQL restarts. What the intake acknowledged must never be
+    lost (Meta will not send it again); what it could not store must be refused, so Meta retries.
+    (A short outage the intake may also sit out: it waits for its pool and stores, then answers.)"""
+    answers: list[tuple[bytes, int | None, float, float]] = []  # body, status, asked, answered
+    streaming = threading.Event()
+    streaming.set()
+
+    def meta_posting(lane: int) -> None:
+        i = 0
+        while streaming.is_set():
+            body = webhook(f"491523{lane}{i:06d}", f"Neustart {lane}-{i}")
+            asked = time.monotonic()
+            try:
+                status = post_webhook(stack, body)
+            except requests.RequestException:
+                status = None
+            answers.append((body, status, asked, time.monotonic()))
+            i += 1
+            time.sleep(0.05)
+
+    posters = [threading.Thread(target=meta_posting, args=(lane,)) for lane in range(POSTING_AT_ONCE)]
+    for poster in posters:
+        poster.start()
+    try:
+        time.sleep(2)
+        down = time.monotonic()
+        stack.postgres.stop()
+        time.sleep(3)
+        stack.postgres.start()
+        up = time.monotonic()
+        time.sleep(4)
+    finally:
+        streaming.clear()
+        for poster in posters:
+            poster.join(timeout=60)
+
+    while_down = [a for a in answers if down <= a[2] <= up]
+    assert while_down, "no webhook arrived while PostgreSQL was down"
+    acknowledged = [a for a in answers if a[1] == 200]
+    refused = [a for a in answers if a[1] != 200]
+    late = [(status, round(answered - up, 2)) for _b, status, _asked, answered in refused if answered > up + 1]
+    assert late == [], f"refused after PostgreSQL was back (seconds after): {late}"
+    assert answers[-1][1] == 200  # taking webhooks again, without a restart of any process
+
+    retried = [post_webhook(stack, body) for body, *_ in refused]  # Meta's retries, later
+    assert retried == [200] * len(refused)
+
+    def applied():
+        rows = stack.sql(
+            "SELECT count(*), count(DISTINCT wamid) FROM conversations_message WHERE text LIKE 'Neustart %%'"
+        )
+        return rows[0] if rows[0][0] >= len(answers) else None
+
+    total, distinct = wait_for(applied, what="every webhook applied after the restart")
+    assert (total, distinct) == (len(answers), len(answers))  # all acknowledged ones, none twice
+    waiting = stack.sql("SELECT count(*) FROM webhooks_webhookevent WHERE state <> 'processed'")[0][0]
+    assert waiting == 0
+    held = max(answered - asked for _b, _s, asked, answered in while_down)
+    print(
+        f"\npostgresql restart ({up - down:.1f} s down), {POSTING_AT_ONCE} posting at once: {len(answers)} webhooks, "
+        f"{len(while_down)} arrived while it was down (longest answer {held:.1f} s); {len(acknowledged)} acknowledged, "
+        f"{len(refused)} refused ({sorted({a[1] for a in refused}, key=str)}) and stored on Meta's retry; "
+        f"{total} applied, {distinct} distinct, 0 lost"
+    )

@@ -121,9 +121,9 @@ class WebProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"uvicorn exited:\n{log.read_text()}")
             try:
-                requests.get(f"{self.url}/login/", timeout=2)
+                requests.get(f"{self.url}/login/", timeout=5)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or its first page is slow
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("uvicorn did not start")
