@@ -134,6 +134,29 @@ def test_the_intake_is_answered_without_django(settings, number):
     assert WebhookEvent.objects.filter(dedupe_key=intake.dedupe_key(body)).count() == 1
 
 
+def test_a_delivery_that_cannot_be_stored_is_refused_so_meta_retries(settings, number, monkeypatch):
+    """PostgreSQL down for longer than the intake waits for its pool: not stored, so never 200."""
+    import psycopg
+
+    from webhooks.asgi_intake import WebhookIntake
+
+    settings.WEBHOOKS_PROCESS_INLINE = False
+
+    async def database_down(self):
+        raise psycopg.OperationalError("connection failed: Connection refused")
+
+    async def django(scope, receive, send):
+        raise AssertionError("the webhook POST reached Django")
+
+    monkeypatch.setattr(WebhookIntake, "_pool", database_down)  # no connection to be had
+    body = _body(number)
+    sent = _call(
+        WebhookIntake(django), body, {"Host": "127.0.0.1", "X-Hub-Signature-256": sign(body, "dev-app-secret")}
+    )
+    assert sent[0]["status"] == 503
+    assert not WebhookEvent.objects.filter(dedupe_key=intake.dedupe_key(body)).exists()
+
+
 def test_without_a_processor_django_takes_the_intake(settings, number):
     from webhooks.asgi_intake import WebhookIntake
 
