@@ -170,3 +170,80 @@ def test_without_a_processor_django_takes_the_intake(settings, number):
 
     _call(WebhookIntake(django), b"{}", {"Host": "127.0.0.1"})
     assert reached == ["/webhooks/whatsapp/"]
+
+
+def _call_together(app, bodies: list[bytes]) -> list[int]:
+    """Several requests into the ASGI app at once, on one event loop; their statuses in order."""
+    import asyncio
+
+    async def one(body: bytes) -> int:
+        headers = {"Host": "127.0.0.1", "X-Hub-Signature-256": sign(body, "dev-app-secret")}
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/webhooks/whatsapp/",
+            "scheme": "http",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        }
+        sent: list[dict] = []
+
+        async def receive():
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await app(scope, receive, send)
+        return sent[0]["status"]
+
+    async def all_of_them():
+        return await asyncio.gather(*(one(body) for body in bodies))
+
+    return asyncio.run(all_of_them())
+
+
+def _no_django(scope, receive, send):
+    raise AssertionError("the webhook POST reached Django")
+
+
+def test_webhooks_arriving_together_are_stored_in_a_few_commits(settings, number):
+    from webhooks.asgi_intake import WebhookIntake
+
+    settings.WEBHOOKS_PROCESS_INLINE = False
+    app = WebhookIntake(_no_django)
+    batches: list[int] = []
+    insert = app._insert
+
+    async def counted(rows):
+        batches.append(len(rows))
+        await insert(rows)
+
+    app._insert = counted
+    bodies = [_body(number) for _ in range(40)]
+    assert _call_together(app, bodies) == [200] * 40
+    assert WebhookEvent.objects.filter(dedupe_key__in=[intake.dedupe_key(b) for b in bodies]).count() == 40
+    assert sum(batches) == 40
+    assert len(batches) < 40, batches  # rows that waited for a running INSERT went in the next one
+
+
+def test_a_row_postgresql_refuses_fails_alone_and_its_batch_is_still_stored(settings, number):
+    import psycopg
+
+    from webhooks.asgi_intake import WebhookIntake
+
+    settings.WEBHOOKS_PROCESS_INLINE = False
+    app = WebhookIntake(_no_django)
+    insert = app._insert
+    poison = b'{"poison": true}'
+
+    async def refusing(rows):
+        if any(row[0] == poison for row in rows):
+            raise psycopg.errors.DataError("invalid input")
+        await insert(rows)
+
+    app._insert = refusing
+    bodies = [_body(number) for _ in range(10)]
+    statuses = _call_together(app, [*bodies[:5], poison, *bodies[5:]])
+    assert statuses == [200] * 5 + [503] + [200] * 5
+    assert WebhookEvent.objects.filter(dedupe_key__in=[intake.dedupe_key(b) for b in bodies]).count() == 10
+    assert not WebhookEvent.objects.filter(dedupe_key=intake.dedupe_key(poison)).exists()
