@@ -18,3 +18,14 @@ def retry_offer(message) -> str:
     if services.message_retry_refusal(message=message):
         return ""
     return "confirm" if services.message_retry_may_duplicate(message) else "retry"
+
+
+@register.filter
+def template_category(value: str) -> str:
+    """Meta's category code (MARKETING, UTILITY, ...) as the reader's word for it."""
+    from templates_app.models import Category
+
+    try:
+        return str(Category(str(value).upper()).label)
+    except ValueError:
+        return str(value)
