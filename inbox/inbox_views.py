@@ -375,15 +375,18 @@ def _action_refused(request: HttpRequest, conversation: Conversation, reason: st
 @require_POST
 @capability_required("work_inbox")
 def retry(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
-    """Send a failed message again, as a new message; a possibly delivered one only when confirmed."""
+    """Send a failed message again, as a new message; never one the customer may already have."""
     conversation = queries.conversation_for_agent(request.user, pk)
     failed = Message.objects.filter(conversation=conversation, pk=message_pk).first()
     if failed is None:
         raise Http404("no such message")
     error = ""
     sent = None
-    if services.message_retry_may_duplicate(failed) and request.POST.get("confirm") != "1":
-        error = _("Confirm that the message may be sent twice.")
+    if services.message_retry_may_duplicate(failed):
+        error = _(
+            "Not offered again: WhatsApp never answered, so the customer may already have this message "
+            "and a second send could reach them twice. Ask the customer, then write again if it did not arrive."
+        )
     else:
         try:
             sent = services.message_retry(message=failed, by=request.user)

@@ -11,13 +11,14 @@ register = template.Library()
 
 @register.filter
 def retry_offer(message) -> str:
-    """ "retry" when a failed message may be sent again, "confirm" when only after a warning
-    (WhatsApp never answered: the customer may have it), "" when Meta's error rules it out."""
+    """ "retry" when a failed message may be sent again; "duplicate" when it is not offered because
+    WhatsApp never answered and the customer may already have it (the thread says so); "" when
+    Meta's error rules it out (the failure line says why)."""
     if message.direction != "out" or message.status != "failed":
         return ""
     if services.message_retry_refusal(message=message):
         return ""
-    return "confirm" if services.message_retry_may_duplicate(message) else "retry"
+    return "duplicate" if services.message_retry_may_duplicate(message) else "retry"
 
 
 @register.filter
