@@ -6,10 +6,11 @@ superuser; pages and sockets with the browser session, the API with a bearer tok
 session. `{own}` is a conversation of the one-number agent's number, `{other}` one of another
 number; `{msg}` a customer's message (with a file) in `{own}`, `{tpl}` an approved template of
 their business account, `{pending}` a template awaiting review (written by another admin),
-`{campaign}` a campaign. Pages answer 302 (to the sign-in page) for anonymous callers and 403
-for a role without the capability; a conversation outside the caller's numbers is 404 (its
-existence is not confirmed). Every cell runs in a savepoint rolled back afterwards, so each
-caller finds the same world.
+`{campaign}` a campaign of `{own}`'s number, `{other_campaign}` one of the other number; the
+one-number agent is also tried once an admin allowed them campaigns. Pages answer 302 (to the
+sign-in page) for anonymous callers and 403 for a role without the capability; a conversation
+(or campaign) outside the caller's numbers is 404 (its existence is not confirmed). Every cell
+runs in a savepoint rolled back afterwards, so each caller finds the same world.
 """
 
 from __future__ import annotations
@@ -120,6 +121,22 @@ SOCKETS = [
     ("/ws/campaigns/{campaign}/",                  4401, 4401, 4401, True, 4401, True),
 ]  # fmt: skip
 
+# The one-number agent once an admin allowed them campaigns (the team page's checkbox): their
+# number's campaign opens, another number's is 404 as in the inbox (its socket closed with 4404).
+#   path                                         agent1 allowed campaigns
+CAMPAIGNER = [
+    ("/campaigns/",                                200),
+    ("/campaigns/new/",                            200),
+    ("/campaigns/{campaign}/",                     200),
+    ("/campaigns/{campaign}/progress/",            200),
+    ("/campaigns/{campaign}/report.csv",           200),
+    ("/campaigns/{other_campaign}/",               404),
+    ("/campaigns/{other_campaign}/progress/",      404),
+    ("/campaigns/{other_campaign}/report.csv",     404),
+    ("/ws/campaigns/{campaign}/",                  True),
+    ("/ws/campaigns/{other_campaign}/",            4404),
+]  # fmt: skip
+
 # What an accepted /ws/inbox/ socket hears of a number's events: True heard, False not.
 #   number                                       agent1 agent_all admin superuser
 HEARS = [
@@ -153,6 +170,9 @@ def _world(number, other_number, agent, admin_user, finance) -> tuple[dict, dict
     campaign = campaigns.campaign_create(
         name="Matrix", number=number, template="order_update", language="de", created_by=admin_user, rows=rows
     )
+    other_campaign = campaigns.campaign_create(
+        name="Elsewhere", number=other_number, template="order_update", language="de", created_by=admin_user, rows=rows
+    )
     callers = {
         "anonymous": None,
         "agent1": agent,
@@ -169,6 +189,7 @@ def _world(number, other_number, agent, admin_user, finance) -> tuple[dict, dict
         "tpl": approved.pk,
         "pending": pending.pk,
         "campaign": campaign.pk,
+        "other_campaign": other_campaign.pk,
     }
     return ids, callers
 
@@ -282,6 +303,32 @@ async def test_sockets_with_the_session(number, other_number, agent, admin_user,
     for communicator in opened.values():
         await communicator.disconnect()
     assert wrong == [], f"{len(wrong)} of {len(SOCKETS) * len(CALLERS) + len(HEARS) * 4} cells differ"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_agent_allowed_campaigns_reaches_only_their_numbers_campaigns(
+    number, other_number, agent, admin_user, finance
+):
+    from inbox.services import user_campaigns_allow
+
+    ids, _callers = await sync_to_async(_world)(number, other_number, agent, admin_user, finance)
+    await sync_to_async(user_campaigns_allow)(user=agent, allowed=True)
+    wrong = []
+    for path, expected in CAMPAIGNER:
+        path = path.format(**ids)
+        if path.startswith("/ws/"):
+            communicator, got = await _socket(Client(), agent, path)
+            if got is True and await communicator.receive_nothing(timeout=0.5) is False:
+                output = await communicator.receive_output(timeout=1)
+                got = output.get("code", True) if output["type"] == "websocket.close" else True
+            await communicator.disconnect()
+        else:
+            client = Client()
+            await sync_to_async(client.force_login)(agent)
+            got = (await sync_to_async(client.get)(path)).status_code
+        if got != expected:
+            wrong.append((path, expected, got))
+    assert wrong == [], f"{len(wrong)} of {len(CAMPAIGNER)} cells differ: {wrong}"
 
 
 # --- CSRF: every form of the site refuses a post without the token --------------------------------
