@@ -20,11 +20,8 @@ from django.utils import timezone
 
 from conversations import events
 from conversations.models import BusinessNumber, Contact, Conversation, Message
-from conversations.services import (
-    NON_UNREAD_TYPES,
-    _message_asks_opt_out,
-    market_for,
-)
+from conversations.services.contacts import _message_asks_opt_out, market_for
+from conversations.services.inbound import NON_UNREAD_TYPES
 from conversations.window import renews_window
 
 PLAIN_TYPES = frozenset({"text", "button", "interactive", "location", "contacts", "order", "unsupported"})

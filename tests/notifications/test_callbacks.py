@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from conversations import services as conversations
+from conversations.models import Message
 from notifications import callbacks
 from notifications.models import CallbackAttempt, CallbackDelivery
 from tests.conversations import conftest as conversation_fixtures
@@ -104,7 +105,7 @@ def test_each_status_change_is_posted_signed_and_verifies_with_the_documented_re
     client, agent, order_update, registered, receiver, django_capture_on_commit_callbacks
 ):
     message_id = _send(client, registered, django_capture_on_commit_callbacks)
-    message = conversations.Message.objects.get(pk=message_id)
+    message = Message.objects.get(pk=message_id)
     with django_capture_on_commit_callbacks(execute=True):
         conversations.message_status_apply(
             status=status(wamid=message.wamid, value="delivered", at=timezone.now().replace(microsecond=0))
