@@ -29,7 +29,7 @@ migrate: venv
 
 run: venv ## the inbox with demo data on SQLite, the simulator standing in for Meta
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	PORT=$(PORT) $(BIN)/python manage.py seed_demo
 	@./scripts/run-dev.sh $(PORT) $(SIMULATOR_PORT)
 
 test: venv ## the whole suite on PostgreSQL and Redis

@@ -9,7 +9,15 @@ from conversations.models import BusinessNumber, CannedResponse, Label
 
 @admin.register(BusinessNumber)
 class BusinessNumberAdmin(admin.ModelAdmin):
-    list_display = ["display_phone_number", "name", "phone_number_id", "waba_id", "stopped_at"]
+    list_display = [
+        "display_phone_number",
+        "name",
+        "phone_number_id",
+        "waba_id",
+        "stopped_at",
+        "messaging_limit",
+        "quality_rating",
+    ]
     search_fields = ["display_phone_number", "name", "phone_number_id"]
     filter_horizontal = ["members"]
 

@@ -25,6 +25,12 @@ class BusinessNumber(models.Model):
     # Set when Meta answers with a channel-stopping error (190, 368, 131031, 131042).
     stopped_at = models.DateTimeField(null=True, blank=True)
     stopped_reason = models.CharField(max_length=255, blank=True, default="")
+    # Meta's view of the number: its phone_number_quality_update webhooks, or asked from the team
+    # page (GET /{phone_number_id}). Empty: Meta has not said yet.
+    messaging_limit = models.CharField(_("messaging limit"), max_length=32, blank=True, default="")  # TIER_2K, ...
+    quality_rating = models.CharField(_("quality rating"), max_length=16, blank=True, default="")  # GREEN, ...
+    quality_event = models.CharField(_("Meta's last quality event"), max_length=32, blank=True, default="")
+    quality_updated_at = models.DateTimeField(_("quality updated at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,4 +11,5 @@ urlpatterns = [
     path("users/<int:pk>/active/", views.user_active, name="user-active"),
     path("tokens/", views.token_create, name="token-create"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
+    path("numbers/<int:pk>/refresh/", views.number_refresh, name="number-refresh"),
 ]

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -145,3 +146,25 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     services.api_token_revoke(token=token, now=timezone.now())
     flash.success(request, _("Token %(prefix)s… revoked.") % {"prefix": token.key_prefix})
     return redirect("team:index")
+
+
+@require_POST
+@capability_required("manage_users")
+def number_refresh(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask Meta for the number's quality rating and messaging limit now (its webhooks only say
+    when they change)."""
+    from conversations.services_numbers import number_quality_refresh
+    from whatsapp.errors import CloudApiError
+
+    number = BusinessNumber.objects.filter(pk=pk).first()
+    if number is None:
+        raise Http404("no such number")
+    try:
+        number_quality_refresh(number=number, now=timezone.now())
+    except CloudApiError as exc:
+        flash.error(request, _("Meta did not answer about %(number)s: %(reason)s") % {"number": number, "reason": exc})
+    else:
+        flash.success(
+            request, _("%(number)s: Meta's quality rating and messaging limit are up to date.") % {"number": number}
+        )
+    return redirect(f"{reverse('team:index')}#numbers-title")

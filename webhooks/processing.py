@@ -111,6 +111,8 @@ def apply_envelope(
             _apply_messages_change(change, outcome, received)
         elif isinstance(change, TEMPLATE_CHANGES):
             _apply_template_change(change, outcome)
+        elif isinstance(change, schemas.NumberQualityChange):
+            _apply_number_quality(change, outcome)
         elif isinstance(change, schemas.InvalidChange):
             outcome.flags.append(f"unreadable {change.field} change: {change.reason}")
         else:
@@ -137,6 +139,31 @@ def _apply_template_change(change: Any, outcome: Outcome) -> None:
     )
     if applied is not _FAILED:
         outcome.count("template_updates")
+
+
+def _apply_number_quality(change: schemas.NumberQualityChange, outcome: Outcome) -> None:
+    """Meta changed a number's messaging limit or flagged its quality (the team page shows it)."""
+    from conversations.services_numbers import number_quality_apply
+
+    outcome.notes.append({"kind": change.field, **change.model_dump(mode="json", exclude={"raw"})})
+    applied = _part(
+        outcome,
+        f"{change.field} {change.display_phone_number}",
+        lambda: number_quality_apply(
+            waba_id=change.waba_id,
+            display_phone_number=change.display_phone_number,
+            at=change.meta_time or timezone.now(),
+            event=change.event,
+            limit=change.limit,
+        ),
+    )
+    if applied is None:
+        outcome.flags.append(
+            f"unknown number {change.display_phone_number} (waba {change.waba_id}) in {change.field}; "
+            "add the number, then re-process"
+        )
+    elif applied is not _FAILED:
+        outcome.count("number_updates")
 
 
 def _apply_messages_change(change: schemas.MessagesChange, outcome: Outcome, received: dict[str, Any]) -> None:

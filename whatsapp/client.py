@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 # Media URLs that Meta hands out live on its CDN hosts; the bearer token goes nowhere else.
 MEDIA_HOST_SUFFIXES = (".fbsbx.com", ".facebook.com", ".fbcdn.net", ".whatsapp.net")
 TEMPLATE_FIELDS = "id,name,language,status,category,components,parameter_format,quality_score,correct_category"
+PHONE_NUMBER_FIELDS = "id,display_phone_number,verified_name,quality_rating,messaging_limit_tier"
 _MAX_TEMPLATE_PAGES = 100
 _CHUNK = 64 * 1024
 _CODE_PREFIX = re.compile(r"^\(#?\d+\)\s*")
@@ -77,6 +78,16 @@ class CloudApiClient:
         if typing:
             body["typing_indicator"] = {"type": "text"}
         self._request("POST", f"{phone_number_id}/messages", json=body)
+
+    # --- the number ---------------------------------------------------------------------------
+
+    def phone_number_info(self, *, phone_number_id: str) -> dict[str, Any]:
+        """The number as Meta shows it: `quality_rating` (GREEN, YELLOW, RED, UNKNOWN) and
+        `messaging_limit_tier` (TIER_250, TIER_2K, …) among others."""
+        data = self._request("GET", str(phone_number_id), params={"fields": PHONE_NUMBER_FIELDS})
+        if not isinstance(data, dict):
+            raise CloudApiError(title="Unexpected answer to a number lookup", transient=False)
+        return data
 
     # --- media ------------------------------------------------------------------------------
 

@@ -575,6 +575,31 @@ class _WireTemplateCategory(_WireTemplateChange):
     category_update_timestamp: Timestamp | None = None
 
 
+class NumberQualityChange(Model):
+    """phone_number_quality_update: Meta changed a number's messaging limit or flagged its quality.
+
+    Meta names the number by its display digits (no phone_number_id). `limit` is the newest of
+    `max_daily_conversations_per_business` and the older `current_limit` (TIER_250, TIER_2K, …).
+    """
+
+    field: str = "phone_number_quality_update"
+    waba_id: str
+    display_phone_number: str
+    event: str = ""  # FLAGGED, UNFLAGGED, UPGRADE, DOWNGRADE, ONBOARDING, THROUGHPUT_UPGRADE
+    limit: str = ""
+    old_limit: str = ""
+    meta_time: datetime | None = None
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class _WireNumberQuality(_Wire):
+    display_phone_number: Id = Field(min_length=1)
+    event: Id = ""
+    current_limit: Id = ""
+    old_limit: Id = ""
+    max_daily_conversations_per_business: Id = ""
+
+
 class UnknownChange(Model):
     """A field we do not handle (account updates, calls, echoes, …): kept, never dropped."""
 
@@ -597,6 +622,7 @@ Change = (
     | TemplateStatusChange
     | TemplateQualityChange
     | TemplateCategoryChange
+    | NumberQualityChange
     | UnknownChange
     | InvalidChange
 )
@@ -605,6 +631,7 @@ MESSAGES_FIELDS = frozenset({"messages", "user_preferences"})
 
 
 TEMPLATE_CHANGE_TYPES = (TemplateStatusChange, TemplateQualityChange, TemplateCategoryChange)
+TIMED_CHANGE_TYPES = (*TEMPLATE_CHANGE_TYPES, NumberQualityChange)
 
 
 def iter_changes(envelope: Envelope, *, now: datetime | None = None) -> Iterator[Change]:
@@ -619,7 +646,7 @@ def iter_changes(envelope: Envelope, *, now: datetime | None = None) -> Iterator
             change = _WireChange(field=storable(change.field), value=storable(change.value))
             try:
                 typed = _typed_change(entry.id, change, now=now)
-                if entry.time is not None and isinstance(typed, TEMPLATE_CHANGE_TYPES):
+                if entry.time is not None and isinstance(typed, TIMED_CHANGE_TYPES):
                     typed = typed.model_copy(update={"meta_time": clamp_timestamp(float(entry.time), now=now)[0]})
                 yield typed
             except ValidationError as exc:
@@ -666,6 +693,16 @@ def _typed_change(waba_id: str, change: _WireChange, *, now: datetime) -> Change
             new_category=wire.new_category.upper(),
             correct_category=wire.correct_category.upper(),
             category_update_timestamp=wire.category_update_timestamp,
+        )
+    if change.field == "phone_number_quality_update":
+        wire = _WireNumberQuality.model_validate(value)
+        return NumberQualityChange(
+            waba_id=waba_id,
+            display_phone_number="".join(ch for ch in wire.display_phone_number if ch.isdigit()),
+            event=wire.event.upper(),
+            limit=(wire.max_daily_conversations_per_business or wire.current_limit).upper(),
+            old_limit=wire.old_limit.upper(),
+            raw=value,
         )
     return UnknownChange(field=change.field, waba_id=waba_id, value=value)
 

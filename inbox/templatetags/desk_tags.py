@@ -30,3 +30,45 @@ def template_category(value: str) -> str:
         return str(Category(str(value).upper()).label)
     except ValueError:
         return str(value)
+
+
+_TIER_SIZES = {"TIER_50": 50, "TIER_250": 250, "TIER_1K": 1000, "TIER_2K": 2000, "TIER_10K": 10000, "TIER_100K": 100000}
+
+
+@register.filter
+def messaging_limit(tier: str) -> str:
+    """Meta's messaging-limit tier in words: how many customers a number may start talks with in 24 h."""
+    from django.utils.formats import number_format
+    from django.utils.translation import gettext as _
+
+    tier = str(tier or "").upper()
+    if tier in _TIER_SIZES:
+        return _("%(count)s customers in 24 h") % {"count": number_format(_TIER_SIZES[tier], force_grouping=True)}
+    if tier == "TIER_UNLIMITED":
+        return _("unlimited")
+    if tier == "TIER_NOT_SET":
+        return _("not set yet (nothing sent)")
+    return tier
+
+
+@register.filter
+def quality_rating(rating: str) -> str:
+    """Meta's quality rating of a number as its manager names it: High, Medium, Low."""
+    from django.utils.translation import gettext as _
+
+    return {"GREEN": _("High"), "YELLOW": _("Medium"), "RED": _("Low")}.get(str(rating or "").upper(), str(rating))
+
+
+@register.filter
+def quality_event(event: str) -> str:
+    """Meta's last phone_number_quality_update event in words."""
+    from django.utils.translation import gettext as _
+
+    words = {
+        "UNFLAGGED": _("Meta lifted its quality flag"),
+        "UPGRADE": _("limit raised by Meta"),
+        "DOWNGRADE": _("limit lowered by Meta"),
+        "ONBOARDING": _("still being registered"),
+        "THROUGHPUT_UPGRADE": _("higher throughput"),
+    }
+    return words.get(str(event or "").upper(), str(event))

@@ -127,3 +127,36 @@ def test_the_grant_goes_with_another_role_and_finance_cannot_have_it(client, adm
     client.post("/team/users/", {"username": agent.username, "role": "agent", "campaigns": "on"})
     user_create_or_update(username=agent.username, role="agent", number_ids=[number.phone_number_id])
     assert has_capability(type(agent).objects.get(pk=agent.pk), "run_campaigns")
+
+
+@pytest.mark.django_db
+def test_numbers_show_metas_messaging_limit_and_quality_and_ask_meta_again(
+    client, admin_user, number, other_number, monkeypatch
+):
+    from conversations.services_numbers import number_quality_apply
+
+    now = timezone.now()
+    number_quality_apply(waba_id=number.waba_id, display_phone_number=number.display_phone_number, at=now,
+                         limit="TIER_2K", quality_rating="GREEN")  # fmt: skip
+    number_quality_apply(waba_id=other_number.waba_id, display_phone_number=other_number.display_phone_number,
+                         at=now, limit="TIER_250", event="FLAGGED")  # fmt: skip
+    client.force_login(admin_user)
+    html = client.get("/team/").content.decode()
+    assert "Messaging limit" in html and "2,000 customers in 24 h" in html and "250 customers in 24 h" in html
+    assert 'class="quality quality-green">High' in html
+    assert "flagged by Meta: quality is low, the messaging limit may drop" in html
+    client.cookies["django_language"] = "de"
+    german = client.get("/team/").content.decode()
+    assert "2.000 Kunden in 24 Std." in german and ">Hoch</span>" in german and "Bei Meta nachfragen" in german
+
+    class Meta:
+        def phone_number_info(self, *, phone_number_id):
+            assert phone_number_id == other_number.phone_number_id
+            return {"quality_rating": "RED", "messaging_limit_tier": "TIER_1K"}
+
+    monkeypatch.setattr("whatsapp.client.get_client", lambda: Meta())
+    response = client.post(f"/team/numbers/{other_number.pk}/refresh/")
+    assert response.status_code == 302 and response["Location"].startswith("/team/")
+    other_number.refresh_from_db()
+    assert (other_number.quality_rating, other_number.messaging_limit) == ("RED", "TIER_1K")
+    assert other_number.quality_event == "FLAGGED"  # Meta's last event stays until it sends another

@@ -43,6 +43,8 @@ def patch(envelope: dict[str, Any], number: BusinessNumber, *, fresh_ids: bool =
             if isinstance(value.get("metadata"), dict):
                 value["metadata"]["phone_number_id"] = number.phone_number_id
                 value["metadata"]["display_phone_number"] = number.display_phone_number
+            if change.get("field") == "phone_number_quality_update":  # Meta names the number by its digits
+                value["display_phone_number"] = number.display_phone_number
             if fresh_ids:
                 for key in ("messages", "statuses"):
                     for part in value.get(key) or []:

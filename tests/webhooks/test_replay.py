@@ -63,6 +63,9 @@ def test_replayed_payload_is_stored_and_applied(client, number, graph, path, dja
             # No templates model yet: kept as a note for the templates app.
             notes = [n for n in event.notes if n.get("kind") == field]
             assert notes and notes[0]["name"] == value["message_template_name"]
+        elif field == "phone_number_quality_update":  # the team page shows the number's limit and flag
+            number.refresh_from_db()
+            assert number.quality_event == value["event"] and number.messaging_limit == value["current_limit"]
         elif field not in ("messages", "user_preferences"):
             assert {"kind": "not handled", "field": field} in event.notes
 

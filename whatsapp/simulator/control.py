@@ -66,6 +66,16 @@ def handle(engine: Engine, request: Request, segments: list[str]) -> Response:
         except (KeyError, TypeError, ValueError):
             return _bad("give seconds (and count)")
         return json_response({"ok": True})
+    if route == "number_quality" and method == "POST":
+        if not body.get("event"):
+            return _bad("give event (FLAGGED, UNFLAGGED, UPGRADE, DOWNGRADE), and limit or rating")
+        engine.number_quality(
+            str(body.get("phone_number_id") or DEFAULT_PHONE_NUMBER_ID),
+            event=str(body["event"]).upper(),
+            limit=str(body.get("limit") or "").upper(),
+            rating=str(body.get("rating") or "").upper(),
+        )
+        return json_response({"ok": True})
     if route == "rate_limit" and method == "POST":
         engine.set_rate_limit(body.get("per_second"))
         return json_response({"ok": True})

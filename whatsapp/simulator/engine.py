@@ -642,6 +642,41 @@ class Engine(TemplateControls):
                 "id": media.id,
             }
 
+    # ----------------------------------------------------------------------- the numbers
+
+    def phone_number_info(self, phone_number_id: str) -> dict | None:
+        """GET /{phone_number_id}: a known number with its quality rating and messaging limit."""
+        with self.lock:
+            info = self.numbers.get(phone_number_id)
+            if info is None:
+                return None
+            display, _waba_id = self._number(phone_number_id)
+            return {
+                "id": phone_number_id,
+                "display_phone_number": display,
+                "verified_name": info.get("verified_name", "Demo"),
+                "quality_rating": info.get("quality_rating", "GREEN"),
+                "messaging_limit_tier": info.get("messaging_limit_tier", "TIER_2K"),
+            }
+
+    def number_quality(self, phone_number_id: str, *, event: str, limit: str = "", rating: str = "") -> None:
+        """Meta changes a number's messaging limit or flags its quality: phone_number_quality_update."""
+        with self.lock:
+            info = self.numbers.setdefault(phone_number_id, {})
+            old_limit = info.get("messaging_limit_tier", "TIER_2K")
+            if limit:
+                info["messaging_limit_tier"] = limit
+            if rating:
+                info["quality_rating"] = rating
+            display, waba_id = self._number(phone_number_id)
+            value = {"display_phone_number": display, "event": event, "current_limit": limit or old_limit}
+            if limit and limit != old_limit:
+                value["old_limit"] = old_limit
+            envelope = payloads.template_webhook(
+                waba_id=waba_id, field="phone_number_quality_update", value=value, at=int(self.clock())
+            )
+        self._post("phone_number_quality_update", envelope)
+
     def media(self, media_id: str) -> Media | None:
         with self.lock:
             return self._media.get(media_id)

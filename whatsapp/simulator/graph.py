@@ -65,7 +65,7 @@ def _route(engine: Engine, request: Request, segments: list[str]) -> Response:
             raise SendRefused(100, f"Object with ID '{segments[0]}' does not exist.")
         return json_response(answer)
     if len(segments) == 1 and method == "GET":
-        info = engine.media_info(segments[0])
+        info = engine.media_info(segments[0]) or engine.phone_number_info(segments[0])
         if info is None:
             raise SendRefused(100, f"Unsupported get request. Object with ID '{segments[0]}' does not exist.")
         return json_response(info)

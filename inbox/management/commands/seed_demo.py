@@ -5,6 +5,8 @@ Safe to run again: it updates what is there instead of duplicating it.
 
 from __future__ import annotations
 
+import os
+
 from django.core.management.base import BaseCommand
 
 from conversations.services_numbers import business_number_add
@@ -14,6 +16,12 @@ DEMO_NUMBERS = [
     # phone_number_id, display number, WABA id, name
     ("100000000000001", "+49 30 1234567", "200000000000001", "Support DE"),
     ("100000000000002", "+44 20 7946 0000", "200000000000001", "Support UK"),
+]
+
+# What Meta says of each number (the team page shows it): messaging limit, quality, last event.
+DEMO_QUALITY = [
+    ("100000000000001", "TIER_2K", "GREEN", ""),
+    ("100000000000002", "TIER_250", "YELLOW", "FLAGGED"),
 ]
 
 DEMO_USERS = [
@@ -36,6 +44,22 @@ class Command(BaseCommand):
             business_number_add(
                 phone_number_id=phone_number_id, display_phone_number=display, waba_id=waba_id, name=name
             )
+        from django.utils import timezone
+
+        from conversations.models import BusinessNumber
+        from conversations.services_numbers import number_quality_apply
+
+        for phone_number_id, limit, rating, event in DEMO_QUALITY:
+            number = BusinessNumber.objects.get(phone_number_id=phone_number_id)
+            if number.quality_updated_at is None:  # keep what Meta (or "Ask Meta") said since
+                number_quality_apply(
+                    waba_id=number.waba_id,
+                    display_phone_number=number.display_phone_number,
+                    at=timezone.now(),
+                    limit=limit,
+                    quality_rating=rating,
+                    event=event,
+                )
         for username, role, password, numbers, campaigns in DEMO_USERS:
             user_create_or_update(
                 username=username, role=role, password=password, number_ids=numbers, may_run_campaigns=campaigns
@@ -46,8 +70,6 @@ class Command(BaseCommand):
         from webhooks.demo import seed_events
 
         seed_events(stdout=self.stdout)
-        from django.utils import timezone
-
         from templates_app.demo import seed_templates
 
         seed_templates(stdout=self.stdout, now=timezone.now())
@@ -57,7 +79,8 @@ class Command(BaseCommand):
         from campaigns.demo import seed_campaigns
 
         seed_campaigns(stdout=self.stdout, now=timezone.now())
-        self.stdout.write(self.style.SUCCESS("Demo data is ready. Sign in at http://127.0.0.1:8000/login/ as:"))
+        port = os.environ.get("PORT") or "8000"  # make run passes its PORT
+        self.stdout.write(self.style.SUCCESS(f"Demo data is ready. Sign in at http://127.0.0.1:{port}/login/ as:"))
         for username, role, password, _numbers, campaigns in DEMO_USERS:
             note = " (may run campaigns)" if campaigns else ""
             self.stdout.write(f"  {role:8} {username} / {password}{note}")
