@@ -55,6 +55,7 @@ def _team_context(*, user_form=None, token_form=None, new_token: str = "", new_t
         person.runs_campaigns = person.role == ADMIN or (person.role == AGENT and "run_campaigns" in own_grants(person))
     return {
         "people": people,
+        "has_tokens": any(person.api_tokens.all() for person in people),
         "numbers": numbers,
         "user_form": user_form or TeamUserForm(numbers=numbers),
         "token_form": token_form or TeamTokenForm(people=people),

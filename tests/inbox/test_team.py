@@ -54,6 +54,7 @@ def test_deactivate_and_reactivate(client, admin_user, agent):
 @pytest.mark.django_db
 def test_a_token_is_shown_once_and_can_be_revoked(client, admin_user, agent):
     client.force_login(admin_user)
+    assert "No tokens yet." in client.get("/team/").content.decode()
     response = client.post("/team/tokens/", {"user": agent.pk, "name": "ERP"})
     html = response.content.decode()
     token = ApiToken.objects.get(user=agent)
