@@ -45,6 +45,10 @@ class Assessment:
 
 def budget_for(*, number, month) -> Budget | None:
     """The month's own budget, else the number's standing monthly one."""
+    return rules.shared(("budget", number.pk, month), lambda: _budget_for(number, month))
+
+
+def _budget_for(number, month) -> Budget | None:
     budgets = list(Budget.objects.filter(Q(month=month) | Q(month__isnull=True), number=number))
     budgets.sort(key=lambda b: b.month is None)
     return budgets[0] if budgets else None

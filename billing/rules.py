@@ -8,6 +8,9 @@ Period boundaries are UTC calendar days.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -18,6 +21,36 @@ from django.db.models import IntegerField, Subquery, Value
 from billing.models import Category, MarketMapping, PricingRule, Rate, RateCard, RateTier, normalize_category
 
 OTHER_MARKET = "Other"
+
+_shared_answers = threading.local()
+
+
+@contextmanager
+def lookups_shared() -> Iterator[None]:
+    """Inside the block, a dated lookup that does not depend on the recipient (the rule, the card,
+    its price for a market and category, the number's budget) is read once per distinct question.
+
+    A campaign batch asks the same questions for each of its recipients, within the same second
+    and transaction; outside such a block every call reads the tables.
+    """
+    if getattr(_shared_answers, "answers", None) is not None:
+        yield
+        return
+    _shared_answers.answers = {}
+    try:
+        yield
+    finally:
+        _shared_answers.answers = None
+
+
+def shared(key: tuple, read: Callable):
+    """`read()`, or inside `lookups_shared()` the answer the block already read for `key`."""
+    answers = getattr(_shared_answers, "answers", None)
+    if answers is None:
+        return read()
+    if key not in answers:
+        answers[key] = read()
+    return answers[key]
 
 
 def day_of(at: datetime) -> date:
@@ -41,6 +74,10 @@ def category_for(*, kind: str, template_category: str | None) -> str:
 def rule_for(*, category: str, in_window: bool, at: datetime) -> PricingRule | None:
     """The rule of the latest rule set on or before `at` for this category; a rule for the exact
     window side wins over an `any` rule. None: no rules loaded (the caller charges)."""
+    return shared(("rule", category, in_window, day_of(at)), lambda: _rule_for(category, in_window, at))
+
+
+def _rule_for(category: str, in_window: bool, at: datetime) -> PricingRule | None:
     # One statement: the latest rule set's date is a subquery (no rule set yet: no rows).
     latest = PricingRule.objects.filter(effective_from__lte=day_of(at)).order_by("-effective_from")
     rules = {
@@ -63,6 +100,10 @@ def service_free_tier_at(at: datetime) -> PricingRule | None:
 def card_for(*, at: datetime, currency: str | None = None) -> RateCard | None:
     """The card in force on `at`'s day: the latest effective one (in `currency` if given; among
     currencies on the same day USD first, so a card in a new currency does not win by accident)."""
+    return shared(("card", day_of(at), currency), lambda: _card_for(at, currency))
+
+
+def _card_for(at: datetime, currency: str | None) -> RateCard | None:
     cards = RateCard.objects.filter(effective_from__lte=day_of(at))
     if currency:
         cards = cards.filter(currency=currency)
@@ -130,6 +171,11 @@ def price_for(*, card: RateCard | None, market: str, category: str) -> Price:
     One statement reads the prices and the volume tiers of both markets (and, for
     authentication-international, of plain authentication, its fallback).
     """
+    key = ("price", card.pk if card is not None else None, market, category)
+    return shared(key, lambda: _price_for(card, market, category))
+
+
+def _price_for(card: RateCard | None, market: str, category: str) -> Price:
     if card is None:
         return Price(Decimal("0"), market, market, None)
     markets = [market, OTHER_MARKET]

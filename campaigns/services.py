@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import rules
 from campaigns import live
 from campaigns.models import Campaign, Recipient
 from conversations import events
@@ -338,11 +339,13 @@ def _send_batch(*, campaign_id: int, size: int, now: datetime | None) -> tuple[i
     batch = _claim(campaign_id, size)
     handled = []
     stopped = False
-    for recipient in batch:
-        if not _send_one(campaign, recipient, now=now or timezone.now()):
-            stopped = True
-            break
-        handled.append(recipient)
+    # Every recipient's price is looked up in the same rule, card and budget: read them once.
+    with rules.lookups_shared():
+        for recipient in batch:
+            if not _send_one(campaign, recipient, now=now or timezone.now()):
+                stopped = True
+                break
+            handled.append(recipient)
     if handled:
         Recipient.objects.bulk_update(handled, ["state", "message", "reason", "updated_at"])
     return len(handled), stopped

@@ -211,3 +211,23 @@ def test_a_campaign_send_keeps_its_campaign_id(number):
         message = outbound(conversation_for(number))
         record = billing_record_for_message(message=message, now=utc(2026, 8, 3, 10), campaign_id=42)
     assert record.campaign_id == 42
+
+
+def test_inside_a_shared_block_the_same_price_question_is_read_once_and_outside_it_fresh(number):
+    """A campaign batch prices every recipient from one read of the rule, card, price and budget;
+    a price changed meanwhile is what the next batch (or any send outside a batch) sees."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billing import rules
+
+    at = utc(2026, 8, 3, 10)
+    ask = lambda: rules.price_for(card=rules.card_for(at=at), market="Germany", category="marketing")  # noqa: E731
+    with rules.lookups_shared():
+        first = ask()
+        Rate.objects.filter(card=first.card, market="Germany", category="marketing").update(unit_price=Decimal("0.3"))
+        with CaptureQueriesContext(connection) as queries:
+            again = ask()
+    assert len(queries.captured_queries) == 0
+    assert again.unit_price == first.unit_price == Decimal("0.1365")
+    assert ask().unit_price == Decimal("0.3")  # outside the block: read again
