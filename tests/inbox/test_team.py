@@ -145,7 +145,7 @@ def test_numbers_show_metas_messaging_limit_and_quality_and_ask_meta_again(
     html = client.get("/team/").content.decode()
     assert "Messaging limit" in html and "2,000 customers in 24 h" in html and "250 customers in 24 h" in html
     assert 'class="quality quality-green">High' in html
-    assert "flagged by Meta: quality is low, the messaging limit may drop" in html
+    assert "flagged by Meta: the limit may drop unless quality improves" in html
     client.cookies["django_language"] = "de"
     german = client.get("/team/").content.decode()
     assert "2.000 Kunden in 24 Std." in german and ">Hoch</span>" in german and "Bei Meta nachfragen" in german

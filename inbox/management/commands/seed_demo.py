@@ -21,7 +21,7 @@ DEMO_NUMBERS = [
 # What Meta says of each number (the team page shows it): messaging limit, quality, last event.
 DEMO_QUALITY = [
     ("100000000000001", "TIER_2K", "GREEN", ""),
-    ("100000000000002", "TIER_250", "YELLOW", "FLAGGED"),
+    ("100000000000002", "TIER_250", "RED", "FLAGGED"),
 ]
 
 DEMO_USERS = [
