@@ -29,6 +29,7 @@ def number_quality_apply(
     event: str = "",
     limit: str = "",
     quality_rating: str = "",
+    clear_event: bool = False,
 ) -> BusinessNumber | None:
     """Meta's word on a number's messaging limit and quality (a phone_number_quality_update
     webhook, or the number as Meta shows it). Meta names the number by its display digits within
@@ -48,7 +49,7 @@ def number_quality_apply(
             return number
         if limit:
             number.messaging_limit = limit[:32]
-        if event:
+        if event or clear_event:
             number.quality_event = event[:32]
         if quality_rating:
             number.quality_rating = quality_rating[:16]
@@ -59,7 +60,8 @@ def number_quality_apply(
 
 def number_quality_refresh(*, number: BusinessNumber, now: datetime) -> BusinessNumber:
     """Ask Meta for the number's quality rating and messaging limit now (GET /{phone_number_id}).
-    Raises whatsapp.errors.CloudApiError when Meta cannot answer."""
+    What Meta shows now replaces its last event (a flag it may have lifted since). Raises
+    whatsapp.errors.CloudApiError when Meta cannot answer."""
     from whatsapp.client import get_client
 
     info = get_client().phone_number_info(phone_number_id=number.phone_number_id)
@@ -71,6 +73,7 @@ def number_quality_refresh(*, number: BusinessNumber, now: datetime) -> Business
             at=now,
             limit=str(info.get("messaging_limit_tier") or "").upper(),
             quality_rating="" if rating in ("NA", "UNKNOWN") else rating,
+            clear_event=True,
         )
         or number
     )
