@@ -127,17 +127,17 @@ def spring_sale(number):
 @pytest.fixture
 def thread_notes(monkeypatch):
     """What the thread shows between a message's tries (the requeue note), in order."""
-    from conversations import services
     from conversations.models import Message
+    from conversations.services import delivery
 
     notes: list[str] = []
-    requeue = services.message_requeue
+    requeue = delivery.message_requeue
 
     def watch(*, message_id, note=""):
         requeue(message_id=message_id, note=note)
         notes.append(Message.objects.get(pk=message_id).error_title)
 
-    monkeypatch.setattr(services, "message_requeue", watch)
+    monkeypatch.setattr(delivery, "message_requeue", watch)
     return notes
 
 

@@ -1,11 +1,19 @@
-"""Delivery: a queued message claimed (once), its media id and Meta's wamid recorded, statuses
-that came before the wamid applied, a transient failure requeued, a final one recorded, and
-claims whose worker died failed honestly (never sent again).
+"""Delivery, the "send" of record-then-send: a queued message is claimed (once), waits for its
+pacing slot, is checked again (window, stopped number), handed to Meta with its media uploaded
+first, and Meta's wamid is recorded; statuses that came before the wamid are applied then. A
+transient failure is requeued for a retry, a final one recorded with Meta's reason, and claims
+whose worker died are failed honestly (never sent again). Read receipts go to Meta from here too.
+
+The app's Celery tasks only call in here with ids and act on the outcome (a retry, a later
+try). The services reach those tasks through `workers_register`, filled when the app is ready,
+so the dependency points one way: tasks -> services.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -13,7 +21,7 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from conversations import events
+from conversations import events, pacing
 from conversations.models import BusinessNumber, Conversation, EarlyStatus, Message
 from conversations.services._common import _now, _require_aware
 from conversations.services.inbound import (
@@ -23,8 +31,48 @@ from conversations.services.inbound import (
     _refusal_meaning_apply,
     message_status_apply,
 )
+from whatsapp import outbound
+from whatsapp.errors import CloudApiError
+from whatsapp.retry import backoff_delay
 
 log = logging.getLogger(__name__)
+
+MAX_RETRIES = 6
+
+
+# --- handing work to the workers ---------------------------------------------------------------
+# A delivery and a read receipt run in a Celery worker. Which task carries each is the tasks
+# module's business: `ConversationsConfig.ready` registers them here, so the services never
+# import the tasks (which import the services).
+
+
+def _not_registered(message_id: int) -> None:
+    raise RuntimeError("no worker registered: ConversationsConfig.ready() has not run")
+
+
+_workers: dict[str, Callable[[int], object]] = {"deliver": _not_registered, "read_receipt": _not_registered}
+
+
+def workers_register(*, deliver: Callable[[int], object], read_receipt: Callable[[int], object]) -> None:
+    """`deliver(message_id)` publishes a queued message's delivery; `read_receipt(message_id)`
+    publishes a read receipt for when the current transaction commits."""
+    _workers.update(deliver=deliver, read_receipt=read_receipt)
+
+
+def delivery_wake(message_id: int) -> None:
+    """Publish the delivery of a message recorded as queued (run after its commit)."""
+    try:
+        _workers["deliver"](message_id)
+    except Exception as exc:  # the broker is down: the message waits in the table for the sweep
+        log.warning("message %s queued; delivery not published (%s), the sweep will send it", message_id, exc)
+
+
+def read_receipt_publish(message_id: int) -> None:
+    """Send Meta the read receipt of this inbound message once the current transaction commits."""
+    _workers["read_receipt"](message_id)
+
+
+# --- claiming and recording --------------------------------------------------------------------
 
 
 def message_claim(*, message_id: int) -> bool:
@@ -234,3 +282,177 @@ def messages_stuck_sending_fail(*, now: datetime) -> int:
             message_id=message_id, title=_("No answer from WhatsApp"), reason=may_have_been_delivered_reason(), now=now
         )
     return len(stuck)
+
+
+# --- sending one message (run by the delivery tasks) -------------------------------------------
+
+
+def get_client():
+    # Looked up at call time so tests can replace `whatsapp.client.get_client` (the one seam).
+    from whatsapp import client
+
+    return client.get_client()
+
+
+def _recipient(message: Message) -> dict:
+    contact = message.conversation.contact
+    if contact.wa_id:
+        return {"to": f"+{contact.wa_id}"}
+    return {"to": None, "recipient_user_id": contact.user_id}
+
+
+def _payload(message: Message, *, media_id: str = "") -> dict:
+    to = _recipient(message)
+    if message.type == "text":
+        return outbound.text(body=message.text, reply_to=message.context_wamid or None, **to)
+    if message.type == "reaction":
+        return outbound.reaction(message_wamid=message.context_wamid, emoji=message.text, **to)
+    if message.type == "template":
+        return outbound.template(
+            name=message.template_name,
+            language=message.template_language,
+            components=(message.payload or {}).get("template", {}).get("components"),
+            **to,
+        )
+    return outbound.media(
+        kind=message.type,
+        media_id=media_id,
+        caption=message.text,
+        filename=message.media_filename,
+        reply_to=message.context_wamid or None,
+        **to,
+    )
+
+
+# A wait for the pacing slot up to this long is slept in the task; a longer one (a customer's
+# pair limit) hands the message back to the queue with a countdown, keeping the worker free.
+PACING_SLEEP_AT_MOST = 2.0
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A transient failure: the task tries again after `countdown` seconds."""
+
+    exc: CloudApiError
+    countdown: float
+
+
+@dataclass(frozen=True)
+class Later:
+    """The pacing slot is far off: the task hands the message back with this countdown."""
+
+    countdown: float
+
+
+def message_deliver(*, message_id: int, paced: bool, attempt: int) -> bool | Retry | Later:
+    """Claim, wait for the pacing slot, send and record one message; True when Meta took it.
+
+    `attempt` counts the tries before this one; `paced`: the message is back from a long wait
+    for its pacing slot.
+    """
+    message = message_claim_loaded(message_id=message_id)
+    if message is None:  # another run has it, or it moved on
+        return False
+    conversation = message.conversation
+    # The slot on the number's and the customer's pacing lines (shared through Redis), taken
+    # after the claim so that nothing but building the request lies between the slot and the
+    # send. A message back from a long wait (paced) already holds its place on the customer's
+    # line; it takes only a fresh slot on the number's.
+    line = pacing.line_for(conversation)
+    if paced:
+        line = pacing.Line(line.phone_number_id)
+    wait = pacing.wait_for_slot(line, sleep_at_most=PACING_SLEEP_AT_MOST) if pacing.enabled() else 0.0
+    if wait > 0:
+        message_requeue(message_id=message_id)
+        return Later(wait)
+    now = timezone.now()
+    # The window is checked again now: a reply queued at 23:59:59 and picked up after the
+    # window closed must not go out as a free-form message (Meta would refuse it with 131047,
+    # or worse, the agent would believe it was sent).
+    if message.type != "template" and not conversation.window_open(now):
+        message_send_failed(
+            message_id=message_id,
+            title=_("Customer service window closed"),
+            reason=_(
+                "Not sent: the 24-hour customer service window closed before the message could go out. "
+                "Send an approved template instead."
+            ),
+            now=now,
+        )
+        return False
+    if conversation.number.stopped_at is not None:
+        message_send_failed(
+            message_id=message_id,
+            reason=_("Not sent: sending from this number is stopped (%(reason)s).")
+            % {"reason": conversation.number.stopped_reason},
+            now=now,
+        )
+        return False
+    client = get_client()
+    phone_number_id = conversation.number.phone_number_id
+    try:
+        media_id = message.media_id
+        if message.type not in ("text", "reaction", "template") and not media_id:
+            with message.media_file.open("rb") as handle:
+                content = handle.read()
+            media_id = client.upload_media(
+                phone_number_id=phone_number_id,
+                content=content,
+                mime_type=message.media_mime_type,
+                filename=message.media_filename,
+            )
+            message_media_uploaded(message_id=message_id, media_id=media_id)
+        payload = _payload(message, media_id=media_id)
+        wamid = client.send_message(phone_number_id=phone_number_id, payload=payload)
+    except CloudApiError as exc:
+        if exc.maybe_delivered:
+            # Meta may have accepted it: sending again could reach the customer twice.
+            message_send_failed(
+                message_id=message_id,
+                title=_("No answer from WhatsApp"),
+                reason=may_have_been_delivered_reason(),
+            )
+            return False
+        if exc.transient and attempt < MAX_RETRIES:
+            log.info("message %s: transient Cloud API error, retrying: %s", message_id, exc)
+            message_requeue(message_id=message_id, note=_retry_note(exc, attempt + 1, MAX_RETRIES + 1))
+            countdown = backoff_delay(attempt, base=2, cap=300)
+            return Retry(exc, max(countdown, pacing.refused(exc, pacing.line_for(conversation))))
+        reason = exc.reason
+        if exc.transient:
+            reason = _("%(reason)s Tried %(attempts)d times since %(since)s; not sent.") % {
+                "reason": exc.reason,
+                "attempts": attempt + 1,
+                "since": timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M %Z"),
+            }
+        message_send_failed(
+            message_id=message_id,
+            code=exc.code,
+            title=exc.title,
+            reason=reason,
+            stops_channel=exc.stops_channel,
+        )
+        return False
+    message_sent_record(message_id=message_id, wamid=wamid, payload=payload, message=message)
+    return True
+
+
+def _retry_note(exc: CloudApiError, attempt: int, attempts: int) -> str:
+    """What the thread shows while a message waits for its next try."""
+    what = _("WhatsApp could not be reached") if exc.unreachable else _("WhatsApp is busy")
+    return _("%(what)s; trying again (attempt %(attempt)d of %(attempts)d).") % {
+        "what": what,
+        "attempt": attempt + 1,
+        "attempts": attempts,
+    }
+
+
+def message_read_receipt(*, message_id: int) -> None:
+    """Tell Meta the customer's message was read (blue ticks). Best effort: a lost receipt is harmless."""
+    message = Message.objects.select_related("conversation__number").filter(pk=message_id).first()
+    if message is None or not message.wamid:
+        return
+    try:
+        get_client().mark_read(phone_number_id=message.conversation.number.phone_number_id, wamid=message.wamid)
+    except CloudApiError as exc:
+        log.info("read receipt for message %s not sent: %s", message_id, exc)

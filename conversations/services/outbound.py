@@ -8,7 +8,6 @@ again, as a new message, when Meta's reason allows it.
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -35,10 +34,8 @@ from conversations.exceptions import (
 from conversations.models import Conversation, Message
 from conversations.services._common import _now, _require_aware
 from conversations.services.canned import canned_expand
-from conversations.services.delivery import may_have_been_delivered_reason
+from conversations.services.delivery import delivery_wake, may_have_been_delivered_reason
 from whatsapp import errors
-
-log = logging.getLogger(__name__)
 
 MAX_TEXT_LENGTH = 4096  # Meta's limit for a text body
 MAX_CAPTION_LENGTH = 1024
@@ -113,19 +110,10 @@ def _record_outbound(*, conversation: Conversation, sender, now: datetime, clien
     conversation.save(update_fields=["last_message_at", "unread_count", "updated_at"])
     # The publish only wakes a worker: if it is lost (Redis down, a worker killed with it
     # prefetched), the message is still queued in the table and the sweep sends it, once.
-    transaction.on_commit(lambda: _wake_delivery(message.pk), robust=True)
+    transaction.on_commit(lambda: delivery_wake(message.pk), robust=True)
     events.message_changed(message, created=True)
     events.conversation_changed(conversation)
     return message
-
-
-def _wake_delivery(message_id: int) -> None:
-    from conversations import tasks
-
-    try:
-        tasks.message_deliver.delay(message_id)
-    except Exception as exc:  # the broker is down: the message waits in the table for the sweep
-        log.warning("message %s queued; delivery not published (%s), the sweep will send it", message_id, exc)
 
 
 # A queued message this old was not taken by any worker (its publish was lost). Messages that

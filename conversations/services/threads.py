@@ -12,6 +12,7 @@ from conversations import events
 from conversations.exceptions import ConversationError, NotAllowed
 from conversations.models import Conversation, Label, Message
 from conversations.services._common import _now, _require_aware
+from conversations.services.delivery import read_receipt_publish
 
 MAX_SNOOZE = timedelta(days=366)
 
@@ -19,8 +20,6 @@ MAX_SNOOZE = timedelta(days=366)
 @transaction.atomic
 def conversation_mark_read(*, conversation: Conversation, user) -> None:
     """The agent read the thread: clear the unread count and send Meta's read receipt (blue ticks)."""
-    from conversations import tasks
-
     locked = Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
     if locked.unread_count == 0:
         return  # nothing new since the last receipt; opening a thread again does not call Meta
@@ -34,7 +33,7 @@ def conversation_mark_read(*, conversation: Conversation, user) -> None:
         .first()
     )
     if latest is not None:
-        tasks.message_read_receipt.delay_on_commit(latest)
+        read_receipt_publish(latest)
     events.conversation_changed(locked)
 
 

@@ -9,6 +9,7 @@ import time_machine
 from conversations import services, tasks
 from conversations.exceptions import ConversationError, NotAllowed, WindowClosed
 from conversations.models import BusinessNumber, CannedResponse, Conversation, Message
+from conversations.services import delivery
 from tests.conversations.conftest import receive, utc
 from whatsapp.errors import CloudApiError
 
@@ -125,7 +126,7 @@ def test_no_answer_from_meta_fails_the_message_instead_of_sending_it_again(conve
 
 @pytest.mark.django_db
 def test_transient_error_retries_then_sends_once(conversation, agent, fake_client, monkeypatch):
-    monkeypatch.setattr(tasks, "backoff_delay", lambda *a, **k: 0)
+    monkeypatch.setattr(delivery, "backoff_delay", lambda *a, **k: 0)
     fake_client.fail_with.append(CloudApiError(code=130429, title="Rate limit hit", http_status=400))
     message = services.message_send_text(conversation=conversation, sender=agent, text="Hallo", now=T0)
     with time_machine.travel(T0 + timedelta(minutes=1), tick=False):

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 
 from conversations import services, tasks
+from conversations.services import delivery
 from tests.conversations.conftest import receive, utc
 
 T0 = utc(2026, 11, 30, 9, 0, 0)
@@ -30,7 +31,7 @@ def test_the_thread_says_it_is_retrying_then_says_what_happened(
     conversation, agent, cloud_api_down, thread_notes, monkeypatch
 ):
     notes = thread_notes
-    monkeypatch.setattr(tasks, "backoff_delay", lambda *a, **k: 0)
+    monkeypatch.setattr(delivery, "backoff_delay", lambda *a, **k: 0)
     message = services.message_send_text(conversation=conversation, sender=agent, text="Hallo", now=T0)
     with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
         tasks.message_deliver.apply(args=[message.pk])

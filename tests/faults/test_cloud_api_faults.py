@@ -19,6 +19,7 @@ from django.utils import timezone
 from conversations import pacing, services, tasks
 from conversations.exceptions import ConversationError
 from conversations.models import BusinessNumber, Message
+from conversations.services import delivery
 from tests.conversations.conftest import receive
 from tests.simulator.helpers import Receiver, wait_for
 from whatsapp.simulator.server import Simulator
@@ -59,13 +60,13 @@ def conversation(number):
 def backoffs(monkeypatch):
     """The countdowns the task chose between tries (Celery runs eagerly here, so nothing waits)."""
     chosen: list[float] = []
-    real = tasks.backoff_delay
+    real = delivery.backoff_delay
 
     def record(*args, **kwargs):
         chosen.append(real(*args, **kwargs))
         return chosen[-1]
 
-    monkeypatch.setattr(tasks, "backoff_delay", record)
+    monkeypatch.setattr(delivery, "backoff_delay", record)
     return chosen
 
 
@@ -123,14 +124,14 @@ def test_unreachable_says_so_while_retrying_and_sends_once_when_back(
     meta, conversation, agent, thread_notes, backoffs, settings, monkeypatch
 ):
     settings.WHATSAPP_GRAPH_URL = "http://127.0.0.1:1"  # nothing listens: refused, certainly not delivered
-    noting = services.message_requeue
+    noting = delivery.message_requeue
 
     def requeue(*, message_id, note=""):
         noting(message_id=message_id, note=note)
         if len(thread_notes) == 2:
             settings.WHATSAPP_GRAPH_URL = meta.url  # Meta is reachable again for the third try
 
-    monkeypatch.setattr(services, "message_requeue", requeue)
+    monkeypatch.setattr(delivery, "message_requeue", requeue)
 
     message = deliver(conversation, agent, "when you are back")
 
