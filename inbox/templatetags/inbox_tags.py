@@ -74,8 +74,11 @@ def failure_reason(message) -> str:
     """Meta's refusal in plain words for agents (whatsapp.errors when present)."""
     code = getattr(message, "error_code", None)
     if code is not None:
-        from whatsapp.errors import reason_for
+        from whatsapp.errors import Kind, classify, reason_for
 
+        if classify(code).kind is Kind.TRANSIENT and getattr(message, "status", "") == "failed":
+            # Meta's words for a passing error say "retrying", which no longer holds once it failed.
+            return _("WhatsApp had a passing problem (error %(code)s) and did not deliver it.") % {"code": code}
         return str(reason_for(code))
     # No code from Meta: our own reason (a network failure, a refusal before sending).
     return message.error_details or message.error_title or _("WhatsApp did not deliver this message.")

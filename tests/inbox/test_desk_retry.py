@@ -29,6 +29,8 @@ def test_a_transient_failure_offers_send_again_and_sends_a_copy(client, agent, n
     client.force_login(agent)
     html = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
     assert f'action="/inbox/c/{conversation.pk}/m/{failed.pk}/retry/"' in html
+    # Meta's words for a passing error say "retrying"; a failed message is not being retried.
+    assert "retrying" not in html and "passing problem (error 131000) and did not deliver it" in html
     response = client.post(f"/inbox/c/{conversation.pk}/m/{failed.pk}/retry/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     copy = Message.objects.filter(conversation=conversation, direction="out").exclude(pk=failed.pk).get()
