@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from templates_app.exceptions import InvalidParameters, TemplateNotApproved
 from templates_app.models import Category, MetaStatus, Template, TemplateEvent, TemplateVersion
@@ -138,12 +139,13 @@ def template_status(template: Template) -> str:
     return template.meta_status.lower()
 
 
+# Lazy: this dict is built at import, in no one's language; each label is translated when read.
 STATUS_LABELS = {
-    "draft": _("Draft"),
-    "in_review": _("Awaiting review"),
-    "rejected_internally": _("Rejected internally"),
-    "refused_by_meta": _("Refused by Meta"),
-    "submitting": _("Submitting to Meta"),
+    "draft": gettext_lazy("Draft"),
+    "in_review": gettext_lazy("Awaiting review"),
+    "rejected_internally": gettext_lazy("Rejected internally"),
+    "refused_by_meta": gettext_lazy("Refused by Meta"),
+    "submitting": gettext_lazy("Submitting to Meta"),
 }
 
 

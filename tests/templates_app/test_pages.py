@@ -66,6 +66,9 @@ def test_the_list_shows_status_category_language_quality_and_filters(client, adm
     german = client.get("/templates/?language=de").content.decode()
     assert "draft_one" in german and "shipping_notice" not in german
     assert "shipping_notice" not in client.get("/templates/?category=MARKETING").content.decode()
+    client.cookies["django_language"] = "de"
+    in_german = client.get("/templates/").content.decode()  # our own states too, not only Meta's
+    assert "Wartet auf Prüfung" in in_german and "Entwurf" in in_german and "Awaiting review" not in in_german
 
 
 def test_the_list_query_count_does_not_grow_with_templates(client, admin_user, django_assert_max_num_queries):
