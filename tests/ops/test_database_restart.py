@@ -125,6 +125,8 @@ def test_a_postgresql_restart_costs_no_request(stack):
     # a 500), and no error page may keep one.
     for _ in range(POOL_SIZE * 3):
         assert answers(web, browser, token) == EXPECTED, web.log_path.read_text()[-3000:]
+    asked = 2 * POOL_SIZE * 3 * len(EXPECTED)
+    print(f"\nquick postgresql restart: {asked} page and API requests as expected, 0 5xx")
 
 
 def test_while_postgresql_is_down_everything_says_503_and_webhooks_are_not_acknowledged(stack):
@@ -154,5 +156,11 @@ def test_while_postgresql_is_down_everything_says_503_and_webhooks_are_not_ackno
     for _ in range(POOL_SIZE * 3):
         assert answers(web, browser, token) == EXPECTED, web.log_path.read_text()[-3000:]
     assert post_webhook(web) == 200  # Meta's retry
+    codes = [code for pair in seen for code in pair]
+    print(
+        f"\npostgresql down: API 503 unavailable, page 503, webhook refused; reconnecting: {codes.count(503)} x 503 "
+        f"and {codes.count(200)} x 200 of {len(codes)} (0 x 500); then {POOL_SIZE * 3 * len(EXPECTED)} requests "
+        "as expected and Meta's retry stored"
+    )
     listed = requests.get(f"{web.url}/api/v1/conversations", headers={"Authorization": f"Bearer {token}"}, timeout=15)
     assert [item["contact"]["wa_id"] for item in listed.json()["items"]] == ["4915112345678"]
