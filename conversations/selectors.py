@@ -1,4 +1,5 @@
-"""Reads of numbers, conversations and messages, scoped to what a user may see.
+"""Reads of numbers, conversations and messages, scoped to what a user may see, and the
+delivery sweep's read of queued messages no worker took.
 
 Agents see only the conversations of the numbers whose inbox they work, everywhere; admins
 (and agents set to all numbers) see every number.
@@ -7,8 +8,9 @@ Agents see only the conversations of the numbers whose inbox they work, everywhe
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
@@ -224,3 +226,24 @@ def _page_of_matches(base: QuerySet[Conversation], tsquery: str, others: list, l
         sql += f" UNION ({other_sql} LIMIT %s)"
         params += [*other_params, limit]
     return RawSQL(sql, params)
+
+
+# A queued message this old was not taken by any worker (its publish was lost). Messages that
+# wait for a retry after a transient error were claimed recently and are left to their retry.
+RETRY_WAIT_AT_MOST = timedelta(minutes=6)
+
+
+def messages_queued_unclaimed(*, now: datetime, limit: int = 500) -> list[int]:
+    """Ids of queued messages no worker is about to send (uses the msg_queued_idx index).
+
+    "Unclaimed" means older than DELIVERY_SWEEP_AFTER_SECONDS (default 60) without a claim.
+    """
+    if timezone.is_naive(now):
+        raise ValueError("now must be an aware datetime")
+    unclaimed_after = timedelta(seconds=getattr(settings, "DELIVERY_SWEEP_AFTER_SECONDS", 60))
+    return list(
+        Message.objects.filter(status=Message.Status.QUEUED, created_at__lt=now - unclaimed_after)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - RETRY_WAIT_AT_MOST))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from celery import Task, shared_task
 from django.utils import timezone
 
-from conversations import events, services
+from conversations import events, selectors, services
 from conversations.services import delivery
 from conversations.services.delivery import MAX_RETRIES
 
@@ -106,7 +106,7 @@ def messages_stuck_sending_fail() -> int:
 @shared_task
 def messages_deliver_queued() -> int:
     """Run by beat: queued messages whose delivery publish was lost are sent now (claimed, so once)."""
-    ids = services.messages_queued_unclaimed(now=timezone.now())
+    ids = selectors.messages_queued_unclaimed(now=timezone.now())
     for message_id in ids:
         message_deliver.delay(message_id)
     return len(ids)

@@ -47,7 +47,6 @@ from conversations.services.outbound import (
     message_send_media,
     message_send_template,
     message_send_text,
-    messages_queued_unclaimed,
     note_add,
 )
 from conversations.services.threads import (
@@ -94,7 +93,6 @@ __all__ = [
     "message_send_text",
     "message_sent_record",
     "message_status_apply",
-    "messages_queued_unclaimed",
     "messages_stuck_sending_fail",
     "note_add",
     "number_for_phone_number_id",

@@ -32,7 +32,7 @@ from conversations.exceptions import (
     WindowClosed,
 )
 from conversations.models import Conversation, Message
-from conversations.services._common import _now, _require_aware
+from conversations.services._common import _now
 from conversations.services.canned import canned_expand
 from conversations.services.delivery import delivery_wake, may_have_been_delivered_reason
 from whatsapp import errors
@@ -114,26 +114,6 @@ def _record_outbound(*, conversation: Conversation, sender, now: datetime, clien
     events.message_changed(message, created=True)
     events.conversation_changed(conversation)
     return message
-
-
-# A queued message this old was not taken by any worker (its publish was lost). Messages that
-# wait for a retry after a transient error were claimed recently and are left to their retry.
-RETRY_WAIT_AT_MOST = timedelta(minutes=6)
-
-
-def messages_queued_unclaimed(*, now: datetime, limit: int = 500) -> list[int]:
-    """Ids of queued messages no worker is about to send (uses the msg_queued_idx index).
-
-    "Unclaimed" means older than DELIVERY_SWEEP_AFTER_SECONDS (default 60) without a claim.
-    """
-    now = _require_aware(now, "now")
-    unclaimed_after = timedelta(seconds=getattr(settings, "DELIVERY_SWEEP_AFTER_SECONDS", 60))
-    return list(
-        Message.objects.filter(status=Message.Status.QUEUED, created_at__lt=now - unclaimed_after)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - RETRY_WAIT_AT_MOST))
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
-    )
 
 
 def _client_uuid(client_id) -> uuid.UUID | None:

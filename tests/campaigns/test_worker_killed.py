@@ -23,8 +23,7 @@ from django.utils import timezone
 from billing.models import BillingRecord
 from campaigns import services
 from campaigns.models import Campaign, Recipient
-from conversations import pacing
-from conversations import services as conversations
+from conversations import pacing, selectors
 from conversations.models import Message
 from tests.conversations.test_send_template import ORDER_UPDATE, _template
 from tests.simulator.helpers import wait_for
@@ -148,7 +147,7 @@ def test_a_killed_worker_loses_nobody_and_sends_nobody_twice(live_simulator, num
     wait_for(lambda: state() == Campaign.State.DONE, timeout=240, what="every recipient claimed")
     print("claimed in", time.monotonic() - began, "s")
     later = timezone.now() + timedelta(minutes=5)
-    for message_id in conversations.messages_queued_unclaimed(now=later, limit=RECIPIENTS):
+    for message_id in selectors.messages_queued_unclaimed(now=later, limit=RECIPIENTS):
         delivery.message_deliver.delay(message_id)
 
     def all_handed_over() -> bool:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from conversations import services, tasks
+from conversations import selectors, services, tasks
 from conversations.models import Message
 from tests.conversations.conftest import receive, utc
 
@@ -66,5 +66,5 @@ def test_a_message_waiting_for_its_retry_is_left_to_it(conversation, agent):
     Message.objects.filter(pk=message.pk).update(
         created_at=T0 - timedelta(minutes=5), claimed_at=T0 - timedelta(minutes=1)
     )
-    assert services.messages_queued_unclaimed(now=T0) == []
-    assert services.messages_queued_unclaimed(now=T0 + timedelta(minutes=6)) == [message.pk]
+    assert selectors.messages_queued_unclaimed(now=T0) == []
+    assert selectors.messages_queued_unclaimed(now=T0 + timedelta(minutes=6)) == [message.pk]
