@@ -59,7 +59,7 @@ def test_a_message_that_may_have_been_delivered_is_not_sent_again_and_the_thread
 ):
     conversation = chat(number, hours_ago=1)
     sent = services.message_send_text(conversation=conversation, sender=agent, text="Hallo?")
-    # What the delivery task records when Meta's answer never came (conversations/tasks.py).
+    # What the delivery task records when Meta's answer never came (conversations/services/delivery.py).
     failed = services.message_send_failed(
         message_id=sent.pk, title="No answer from WhatsApp", reason=services.may_have_been_delivered_reason()
     )
