@@ -96,5 +96,6 @@ def test_every_linked_page_passes_axe_and_fits_the_screen(live_asgi, browser, us
                 problems[f"{language} {href} width"] = wide
         context.close()
     print(f"{username} {width}: {checked} pages checked")
+    print(f"{username} {width}: {checked} pages checked")
     assert checked >= 6, checked
     assert not problems, "\n".join(f"{where}: {found}" for where, found in problems.items())

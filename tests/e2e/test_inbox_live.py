@@ -85,7 +85,7 @@ def test_outside_the_window_the_composer_explains_instead_of_sending(live_asgi, 
     page.goto(f"{live_asgi}/inbox/c/{conversation.pk}/")
     composer = page.locator(f"#thread-{conversation.pk}-composer")
     expect(composer.locator(".window-closed-note")).to_contain_text("24-hour window closed at")
-    expect(composer.locator(".window-closed-note")).to_contain_text("Only approved templates can be sent now.")
+    expect(composer.locator(".window-closed-note")).to_contain_text("only approved templates can be sent now.")
     expect(composer.locator(".reply-form")).to_have_count(0)
     expect(page.locator(f"#thread-{conversation.pk}-header .window-closed")).to_have_text("window closed")
 
