@@ -25,7 +25,7 @@ from billing.models import (
     RateTier,
     VolumeUsage,
 )
-from inbox.roles import perm
+from core.roles import perm
 
 
 def _can(request, capability: str) -> bool:

@@ -18,9 +18,9 @@ from pydantic import ConfigDict
 from billing import selectors
 from billing.models import BillingRecord
 from conversations.models import BusinessNumber, Contact, Conversation
-from inbox.api_errors import READ_ERRORS, ApiError
-from inbox.params import NO_NUL
-from inbox.roles import perm
+from core.api_errors import READ_ERRORS, ApiError
+from core.params import NO_NUL
+from core.roles import perm
 
 router = Router(tags=["billing"])
 

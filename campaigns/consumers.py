@@ -20,8 +20,8 @@ from django.contrib.auth import get_user_model
 from campaigns import live, selectors
 from campaigns.views import CAPABILITY
 from conversations.events import USER_CHANGED
-from inbox import groups
-from inbox.roles import has_capability
+from core import groups
+from core.roles import has_capability
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from core.api_errors import ApiError, error_response
 from inbox.api_auth import BearerTokenAuth, SessionAuth
-from inbox.api_errors import ApiError, error_response
 
 logger = logging.getLogger(__name__)
 

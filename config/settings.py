@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "ninja",
+    "core",
     "whatsapp",
     "conversations",
     "templates_app",

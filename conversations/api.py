@@ -31,9 +31,9 @@ from conversations.exceptions import (
     WindowClosed,
 )
 from conversations.models import Conversation, Message
-from inbox.api_errors import READ_ERRORS, SEND_ERRORS, WRITE_ERRORS, ApiError
-from inbox.params import positive_int
-from inbox.roles import perm
+from core.api_errors import READ_ERRORS, SEND_ERRORS, WRITE_ERRORS, ApiError
+from core.params import positive_int
+from core.roles import perm
 from whatsapp.errors import reason_for
 
 router = Router(tags=["conversations"])

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from inbox import groups
+from core import groups
 
 if TYPE_CHECKING:
     from conversations.models import Conversation, Message

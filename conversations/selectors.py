@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from conversations import window as window_rules
 from conversations.models import BusinessNumber, Contact, Conversation, Message
-from inbox.params import positive_int
-from inbox.roles import ADMIN, role_of
+from core.params import positive_int
+from core.roles import ADMIN, role_of
 
 
 def numbers_for_user(user) -> QuerySet[BusinessNumber]:

@@ -7,7 +7,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
-from inbox.roles import has_capability
+from core.roles import has_capability
 
 
 def capability_required(codename: str):

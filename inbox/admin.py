@@ -12,8 +12,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 
+from core.roles import ADMIN, role_of
 from inbox.models import ApiToken, UserProfile
-from inbox.roles import ADMIN, role_of
 from inbox.views import ThrottledAdminAuthenticationForm
 
 User = get_user_model()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ninja import Router, Schema
 
-from inbox.api_errors import ApiErrorOut
-from inbox.roles import role_of
+from core.api_errors import ApiErrorOut
+from core.roles import role_of
 
 router = Router(tags=["me"])
 

@@ -12,7 +12,7 @@ class InboxConfig(AppConfig):
         from config import checks  # noqa: F401  (registers the start-up checks)
         from inbox import checks as inbox_checks  # noqa: F401  (the static files manifest)
 
-        # The groups come from a data migration; this keeps them in step with inbox/roles.py
+        # The groups come from a data migration; this keeps them in step with core/roles.py
         # afterwards, and recreates them after a flush (which empties every table).
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="inbox.sync_roles")
         from inbox import access_changes
@@ -26,6 +26,6 @@ class InboxConfig(AppConfig):
 
 
 def _sync_roles(sender, using="default", **kwargs) -> None:
-    from inbox.roles import sync_role_groups
+    from core.roles import sync_role_groups
 
     sync_role_groups(using=using)

@@ -12,8 +12,9 @@ from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from inbox import groups, live, locales
-from inbox.roles import perm
+from core import groups
+from core.roles import perm
+from inbox import live, locales
 
 log = logging.getLogger(__name__)
 

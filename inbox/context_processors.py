@@ -4,7 +4,7 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-from inbox.roles import has_capability, perm, role_of
+from core.roles import has_capability, perm, role_of
 
 
 @contextmanager

@@ -24,10 +24,10 @@ from django.views.decorators.http import require_GET, require_POST
 from conversations import services
 from conversations.exceptions import ConversationError, WindowClosed
 from conversations.models import Conversation, Message
+from core.params import positive_int
 from inbox import queries
 from inbox.access import capability_required
 from inbox.forms import ReplyForm, StatusForm
-from inbox.params import positive_int
 from inbox.presenters import row_context, thread_context
 from inbox.templatetags.inbox_tags import is_image
 

@@ -89,7 +89,7 @@ def viewer_refreshed(viewer: Viewer) -> Viewer | None:
     """
     from django.contrib.auth import get_user_model
 
-    from inbox.roles import perm
+    from core.roles import perm
 
     user = get_user_model().objects.filter(pk=viewer.user.pk, is_active=True).select_related("profile").first()
     if user is None or not user.has_perm(perm("work_inbox")):

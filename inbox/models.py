@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from inbox.roles import CAPABILITIES
+from core.roles import CAPABILITIES
 
 
 class Capability(models.Model):

@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 from conversations import window
 from conversations.models import BusinessNumber, CannedResponse, Conversation, Label, Message
 from conversations.selectors import RECENT_FIRST, conversations_for_user, numbers_for_user, search
-from inbox.params import positive_int
+from core.params import positive_int
 
 PAGE_SIZE = 30
 THREAD_PAGE_SIZE = 50

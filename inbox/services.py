@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from core.roles import AGENT, ROLES
 from inbox.models import ApiToken, UserProfile, hash_token
-from inbox.roles import AGENT, ROLES
 
 User = get_user_model()
 

@@ -19,11 +19,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations.models import BusinessNumber
+from core.roles import ADMIN, AGENT, own_grants, role_of
 from inbox import services
 from inbox.access import capability_required
 from inbox.forms import TeamTokenForm, TeamUserForm
 from inbox.models import ApiToken
-from inbox.roles import ADMIN, AGENT, own_grants, role_of
 
 User = get_user_model()
 

@@ -18,9 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.roles import landing_url_name
 from inbox.health import health
 from inbox.models import UserProfile
-from inbox.roles import landing_url_name
 
 
 @require_GET

@@ -14,9 +14,9 @@ from conversations.api import service_error
 from conversations.exceptions import ConversationError
 from conversations.models import Message
 from conversations.selectors import numbers_for_user
-from inbox.api_errors import READ_ERRORS, SEND_ERRORS, ApiError
-from inbox.params import NO_NUL
-from inbox.roles import perm
+from core.api_errors import READ_ERRORS, SEND_ERRORS, ApiError
+from core.params import NO_NUL
+from core.roles import perm
 from notifications import services
 from whatsapp.errors import reason_for
 

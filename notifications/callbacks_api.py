@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from inbox.api_errors import READ_ERRORS, ApiError
-from inbox.roles import perm
+from core.api_errors import READ_ERRORS, ApiError
+from core.roles import perm
 from notifications import callbacks
 
 router = Router(tags=["callbacks"])

@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from inbox.api_errors import READ_ERRORS, WRITE_ERRORS, ApiError
-from inbox.params import NO_NUL, positive_int
-from inbox.roles import perm
+from core.api_errors import READ_ERRORS, WRITE_ERRORS, ApiError
+from core.params import NO_NUL, positive_int
+from core.roles import perm
 from templates_app import selectors, services
 from templates_app.exceptions import FourEyesViolation, NotAllowed, TemplateValidationError, WrongState
 from templates_app.models import Template, TemplateEvent, TemplateVersion

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
-from inbox.params import positive_int
+from core.params import positive_int
 from templates_app.validation import BUTTONS_MAX, component, examples_of, unique, variables
 
 BUTTON_TYPES = [

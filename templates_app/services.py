@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from inbox.roles import perm
+from core.roles import perm
 from templates_app import validation
 from templates_app.exceptions import FourEyesViolation, NotAllowed, TemplateValidationError, WrongState
 from templates_app.history import event_add

@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.params import positive_int
+from core.roles import perm
 from inbox.access import capability_required
-from inbox.params import positive_int
-from inbox.roles import perm
 from templates_app import selectors, services
 from templates_app.editor import BUTTON_TYPES, HEADER_FORMATS, Editor, problems_by_field
 from templates_app.exceptions import NotAllowed, TemplateValidationError, WrongState

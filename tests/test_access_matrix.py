@@ -277,7 +277,7 @@ def _asgi_application():
 
 @pytest.mark.django_db(transaction=True)
 async def test_sockets_with_the_session(number, other_number, agent, admin_user, finance):
-    from inbox import groups
+    from core import groups
 
     ids, callers = await sync_to_async(_world)(number, other_number, agent, admin_user, finance)
     wrong, opened = [], {}

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from inbox.roles import perm
+from core.roles import perm
 from webhooks import intake
 from webhooks.models import WebhookEvent
 from webhooks.retention import events_reprocess_queue

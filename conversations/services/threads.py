@@ -13,6 +13,7 @@ from conversations.exceptions import ConversationError, NotAllowed
 from conversations.models import Conversation, Label, Message
 from conversations.services._common import _now, _require_aware
 from conversations.services.delivery import read_receipt_publish
+from core.roles import perm
 
 MAX_SNOOZE = timedelta(days=366)
 
@@ -39,7 +40,6 @@ def conversation_mark_read(*, conversation: Conversation, user) -> None:
 
 def _may_work_number(user, number_id: int) -> bool:
     from conversations.selectors import numbers_for_user
-    from inbox.roles import perm
 
     return user.is_active and user.has_perm(perm("work_inbox")) and numbers_for_user(user).filter(pk=number_id).exists()
 

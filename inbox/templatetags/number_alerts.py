@@ -11,8 +11,8 @@ from __future__ import annotations
 from django import template
 
 from conversations.models import BusinessNumber
+from core.roles import ADMIN
 from inbox.context_processors import _connection_given_back
-from inbox.roles import ADMIN
 
 register = template.Library()
 

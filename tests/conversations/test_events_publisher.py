@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis.asyncio.connection import Connection
 
 from conversations import events
-from inbox import groups
+from core import groups
 
 
 def test_twenty_batches_are_pushed_over_the_same_connection(monkeypatch):

@@ -105,7 +105,7 @@ def test_seed_demo_is_idempotent_and_users_can_sign_in(client):
     assert BusinessNumber.objects.count() == 2
     assert client.login(username="finance", password="finance-demo-2026")
     # One demo agent an admin allowed campaigns, of their one number only; the other agent not.
-    from inbox.roles import has_capability
+    from core.roles import has_capability
 
     assert "marketing / marketing-demo-2026 (may run campaigns)" in output
     marketing, agent = User.objects.get(username="marketing"), User.objects.get(username="agent")

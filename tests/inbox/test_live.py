@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from config.asgi import application
 from conversations import services
-from inbox import groups
+from core import groups
 from tests.conversations.conftest import inbound, profile, status
 from tests.inbox.test_websocket import ORIGIN, session_cookie
 

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from config.asgi import application
 from conversations import events, services
-from inbox import groups, live, locales
+from core import groups
+from inbox import live, locales
 from tests.conversations.conftest import inbound, profile
 from tests.inbox.test_live import _frames_until
 from tests.inbox.test_websocket import ORIGIN, session_cookie

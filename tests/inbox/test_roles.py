@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
-from inbox.roles import ROLE_CAPABILITIES, ROLE_MODEL_PERMISSIONS, perm
+from core.roles import ROLE_CAPABILITIES, ROLE_MODEL_PERMISSIONS, perm
 from tests.conftest import PASSWORD
 
 

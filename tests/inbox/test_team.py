@@ -85,7 +85,7 @@ def _row(html: str, username: str) -> str:
 @pytest.mark.django_db
 def test_an_admin_allows_an_agent_campaigns_and_withdraws_them(client, admin_user, agent, number, monkeypatch):
     from conversations import events
-    from inbox.roles import has_capability
+    from core.roles import has_capability
 
     told = []
     monkeypatch.setattr(events, "user_changed", told.append)
@@ -114,7 +114,7 @@ def test_an_admin_allows_an_agent_campaigns_and_withdraws_them(client, admin_use
 
 @pytest.mark.django_db
 def test_the_grant_goes_with_another_role_and_finance_cannot_have_it(client, admin_user, agent, number):
-    from inbox.roles import has_capability
+    from core.roles import has_capability
 
     client.force_login(admin_user)
     client.post("/team/users/", {"username": agent.username, "role": "agent", "campaigns": "on"})

@@ -8,7 +8,7 @@ from channels.testing.websocket import WebsocketCommunicator
 from django.conf import settings
 
 from config.asgi import application
-from inbox import groups
+from core import groups
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 

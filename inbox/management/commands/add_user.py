@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inbox.roles import ROLES
+from core.roles import ROLES
 from inbox.services import UnknownNumber, UnknownRole, user_create_or_update
 
 

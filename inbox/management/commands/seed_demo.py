@@ -11,12 +11,7 @@ from django.core.management.base import BaseCommand
 
 from conversations.services_numbers import business_number_add
 from inbox.services import user_create_or_update
-
-DEMO_NUMBERS = [
-    # phone_number_id, display number, WABA id, name
-    ("100000000000001", "+49 30 1234567", "200000000000001", "Support DE"),
-    ("100000000000002", "+44 20 7946 0000", "200000000000001", "Support UK"),
-]
+from whatsapp.demo import DEMO_NUMBERS
 
 # What Meta says of each number (the team page shows it): messaging limit, quality, last event.
 DEMO_QUALITY = [

@@ -18,9 +18,9 @@ def _numbers() -> dict[str, dict]:
     """Business numbers the simulator knows by display number and WABA (metadata on webhooks).
 
     The database is not the simulator's to read (it plays Meta), so it knows the demo numbers
-    of `seed_demo`; unknown numbers still work with a derived display number.
+    `seed_demo` creates (whatsapp/demo.py); unknown numbers still work with a derived display number.
     """
-    from inbox.management.commands.seed_demo import DEMO_NUMBERS
+    from whatsapp.demo import DEMO_NUMBERS
 
     return {pnid: {"display_phone_number": display, "waba_id": waba} for pnid, display, waba, _name in DEMO_NUMBERS}
 
