@@ -472,9 +472,21 @@
     return target.closest && target.closest("input, textarea, select, [contenteditable]");
   }
   var openedId = null;
+  // Arrow keys work while a row has focus; the thread's load (and a live update of the row)
+  // replaces that row, so its link is focused again afterwards instead of leaving focus on <body>.
+  var keepListFocus = false;
+  document.addEventListener("focusin", function (event) {
+    if (!(event.target.closest && event.target.closest("#conversation-rows"))) keepListFocus = false;
+  });
   document.addEventListener("htmx:afterSettle", function () {
     var pane = document.getElementById("thread-pane");
     if (pane && pane.dataset.conversation) openedId = "conv-row-" + pane.dataset.conversation;
+    if (!keepListFocus || !openedId) return;
+    var active = document.activeElement;
+    if (active && active !== document.body && active.closest("#conversation-rows")) return;
+    var row = document.getElementById(openedId);
+    var link = row && row.querySelector("a");
+    if (link) link.focus();
   });
   function openRow(step) {
     var rows = Array.prototype.slice.call(document.querySelectorAll("#conversation-rows > .conv-row"));
@@ -497,8 +509,8 @@
     if (dialog && dialog.open) return;
     var inList = event.target.closest && event.target.closest("#conversation-rows");
     var key = event.key;
-    if (key === "j" || (key === "ArrowDown" && inList)) openRow(1);
-    else if (key === "k" || (key === "ArrowUp" && inList)) openRow(-1);
+    if (key === "j" || (key === "ArrowDown" && inList)) { keepListFocus = !!inList; openRow(1); }
+    else if (key === "k" || (key === "ArrowUp" && inList)) { keepListFocus = !!inList; openRow(-1); }
     else if (key === "r") {
       var box = document.querySelector("#thread-pane .reply-form textarea[name=text]");
       if (!box) return;

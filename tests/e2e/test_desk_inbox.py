@@ -294,3 +294,86 @@ def test_the_closes_soonest_list_keeps_its_order_live(live_asgi, page, agent, nu
     customer_writes(number, "Noch da?", wa_id="4915100000502", name="Berta")  # Berta's window starts again
     expect(rows.first).to_have_id(f"conv-row-{later.pk}")
     expect(rows).to_have_count(2)
+
+
+def test_the_skip_link_leads_to_the_reply_and_arrow_keys_move_between_conversations(live_asgi, page, agent, number):
+    older = customer_writes(number, "Erste Frage", wa_id="4915100000601", name="Hanna", hours_ago=2).conversation
+    newer = customer_writes(number, "Zweite Frage", wa_id="4915100000602", name="Ingo", hours_ago=1).conversation
+    sign_in(page, live_asgi, agent)
+    page.goto(f"{live_asgi}/inbox/c/{newer.pk}/")
+    skip = page.get_by_role("link", name="Skip to the reply")
+    skip.focus()
+    expect(skip).to_be_visible()  # shown when focused
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#text-{newer.pk}")).to_be_focused()
+
+    page.locator(f"#conv-row-{newer.pk} a").focus()
+    page.keyboard.press("ArrowDown")
+    page.wait_for_url(f"{live_asgi}/inbox/c/{older.pk}/")
+    expect(page.locator(f"#conv-row-{older.pk} a")).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    page.wait_for_url(f"{live_asgi}/inbox/c/{newer.pk}/")
+
+
+def test_a_saved_answer_is_picked_with_the_mouse(live_asgi, page, agent, number):
+    CannedResponse.objects.create(shortcut="hours", text="We are open 9 to 17, Monday to Friday.")
+    CannedResponse.objects.create(shortcut="refund", text="Refunds take 5 days.")
+    conversation = customer_writes(number, "Wann habt ihr offen?").conversation
+    sign_in(page, live_asgi, agent)
+    page.goto(f"{live_asgi}/inbox/c/{conversation.pk}/")
+    box = page.locator(f"#text-{conversation.pk}")
+    box.click()
+    page.keyboard.type("/")
+    page.locator(".canned-picker [role=option]", has_text="Refunds take 5 days.").click()
+    expect(page.locator(".canned-picker")).to_have_count(0)
+    expect(box).to_have_value("Refunds take 5 days.")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_list_filters_show_each_choice_whole_in_german_beside_the_number_filter(
+    live_asgi, browser, admin_user, number, other_number, width
+):
+    customer_writes(number, "Hallo")
+    context = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", viewport={"width": width, "height": 844})
+    page = context.new_page()
+    sign_in(page, live_asgi, admin_user)
+    selects = page.locator(".filter-row select")
+    expect(page.locator(".filter-row select[name=number]")).to_have_count(1)  # an admin works two numbers
+    cut = page.evaluate(
+        """() => {
+            const cut = [];
+            for (const select of document.querySelectorAll(".filter-row select")) {
+                const style = getComputedStyle(select);
+                const probe = document.createElement("span");
+                probe.style.font = style.font;
+                probe.style.whiteSpace = "pre";
+                probe.style.position = "absolute";
+                document.body.append(probe);
+                const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 18;
+                for (const option of select.options) {
+                    probe.textContent = option.text;
+                    if (probe.getBoundingClientRect().width > room) cut.push(option.text);
+                }
+                probe.remove();
+            }
+            return cut;
+        }"""
+    )
+    assert selects.count() >= 3
+    assert not cut, cut
+    context.close()
+
+
+def test_ticking_desktop_notifications_asks_the_browsers_permission(live_asgi, page, agent):
+    page.add_init_script(
+        """window.permissionAsked = 0;
+        if (window.Notification) {
+            Notification.requestPermission = () => { window.permissionAsked += 1; return Promise.resolve("denied"); };
+        }"""
+    )
+    sign_in(page, live_asgi, agent)
+    page.goto(f"{live_asgi}/settings/")
+    page.locator("#notify-desktop").check()
+    page.wait_for_function("window.permissionAsked === 1")
+    expect(page.locator("#notify-permission")).not_to_be_empty()  # says the browser refused
