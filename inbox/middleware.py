@@ -13,7 +13,7 @@ from django.urls import Resolver404, get_resolver, get_urlconf, resolve
 from django.utils import timezone
 from django.utils.html import escape
 
-from inbox.api_errors import error_response
+from core.api_errors import error_response
 
 logger = logging.getLogger(__name__)
 
