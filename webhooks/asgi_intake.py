@@ -1,4 +1,4 @@
-"""Meta's webhook POST served in front of Django: size, signature, one INSERT, 200.
+"""Meta's webhook POST served in front of Django: size, signature, a (group-committed) INSERT, 200.
 
 Under load the intake is the hot path (Meta posts every message and every status), and Django's
 request cycle (a thread hop, a dozen middlewares, a pooled sync connection) costs far more than
