@@ -382,18 +382,12 @@ def retry(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
         raise Http404("no such message")
     error = ""
     sent = None
-    if services.message_retry_may_duplicate(failed):
-        error = _(
-            "Not offered again: WhatsApp never answered, so the customer may already have this message "
-            "and a second send could reach them twice. Ask the customer, then write again if it did not arrive."
-        )
-    else:
-        try:
-            sent = services.message_retry(message=failed, by=request.user)
-        except WindowClosed as exc:
-            error = _window_closed_text(exc.expired_at)
-        except ConversationError as exc:
-            error = exc.message
+    try:  # refused with the reason when the customer may already have it
+        sent = services.message_retry(message=failed, by=request.user)
+    except WindowClosed as exc:
+        error = _window_closed_text(exc.expired_at)
+    except ConversationError as exc:
+        error = exc.message
     if not request.htmx:
         if error:
             from django.contrib import messages as flash

@@ -390,12 +390,17 @@ def message_retry_refusal(*, message: Message, now: datetime | None = None) -> s
 
     Transient errors (Meta busy, unreachable) may be retried. Permanent ones are refused with
     Meta's reason, except 131047 (window closed: a new send re-checks the window) and 131049
-    (held-back marketing: after its wait). A message that may have reached the customer can be
-    sent again, but only after the agent was warned (see `message_retry_may_duplicate`).
+    (held-back marketing: after its wait). A message that may have reached the customer (WhatsApp
+    never answered, see `message_retry_may_duplicate`) is never sent again: it could arrive twice.
     """
     now = _now(now)
     if message.direction != Message.Direction.OUT or message.status != Message.Status.FAILED:
         return _("Only a failed message can be sent again.")
+    if message_retry_may_duplicate(message):
+        return _(
+            "Not offered again: WhatsApp never answered, so the customer may already have this message "
+            "and a second send could reach them twice. Ask the customer, then write again if it did not arrive."
+        )
     if message.type != "text":
         return _("Only a text message can be sent again from the thread; choose a template for the others.")
     if message.error_code is None:
@@ -426,8 +431,8 @@ def message_retry_may_duplicate(message: Message) -> bool:
 def message_retry(*, message: Message, by, now: datetime | None = None) -> Message:
     """Send a failed text message again, as a new message (the failed one keeps its reason).
 
-    Refused (NotAllowed) when Meta's error says it cannot succeed; WindowClosed when the window
-    closed meanwhile. Callers warn before retrying a message `message_retry_may_duplicate` flags.
+    Refused (NotAllowed) when Meta's error says it cannot succeed or when the customer may
+    already have it; WindowClosed when the window closed meanwhile.
     """
     refusal = message_retry_refusal(message=message, now=now)
     if refusal:

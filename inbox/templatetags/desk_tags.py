@@ -16,9 +16,9 @@ def retry_offer(message) -> str:
     Meta's error rules it out (the failure line says why)."""
     if message.direction != "out" or message.status != "failed":
         return ""
-    if services.message_retry_refusal(message=message):
-        return ""
-    return "duplicate" if services.message_retry_may_duplicate(message) else "retry"
+    if services.message_retry_may_duplicate(message):
+        return "duplicate"
+    return "" if services.message_retry_refusal(message=message) else "retry"
 
 
 @register.filter

@@ -87,3 +87,18 @@ def test_a_retry_in_a_closed_window_is_refused_with_the_reason(client, agent, nu
     response = client.post(f"/inbox/c/{conversation.pk}/m/{failed.pk}/retry/", HTTP_HX_REQUEST="true")
     assert "window closed" in response.content.decode()
     assert Message.objects.filter(conversation=conversation, direction="out").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_service_itself_refuses_to_resend_a_message_the_customer_may_have(agent, number, fake_client):
+    """Not only the thread's button: any caller of message_retry (the API, a script) is refused."""
+    from conversations.exceptions import NotAllowed
+
+    conversation = chat(number, hours_ago=1)
+    sent = services.message_send_text(conversation=conversation, sender=agent, text="Hallo?")
+    failed = services.message_send_failed(
+        message_id=sent.pk, title="No answer from WhatsApp", reason=services.may_have_been_delivered_reason()
+    )
+    with pytest.raises(NotAllowed, match="may already have this message"):
+        services.message_retry(message=failed, by=agent)
+    assert Message.objects.filter(conversation=conversation, direction="out").count() == 1
