@@ -95,10 +95,8 @@ def test_a_delivery_after_postgresql_dropped_the_pools_connections_is_still_stor
     assert WebhookEvent.objects.filter(dedupe_key=intake.dedupe_key(body)).exists()
 
 
-def _call(app, body: bytes, headers: dict[str, str]) -> list[dict]:
-    """One request straight into the ASGI app; returns what it sent."""
-    import asyncio
-
+async def _request(app, body: bytes, headers: dict[str, str]) -> list[dict]:
+    """One POST of the webhook path straight into the ASGI app; returns what it sent."""
     scope = {
         "type": "http",
         "method": "POST",
@@ -114,8 +112,15 @@ def _call(app, body: bytes, headers: dict[str, str]) -> list[dict]:
     async def send(message):
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    await app(scope, receive, send)
     return sent
+
+
+def _call(app, body: bytes, headers: dict[str, str]) -> list[dict]:
+    """One request on an event loop of its own; returns what the app sent."""
+    import asyncio
+
+    return asyncio.run(_request(app, body, headers))
 
 
 def test_the_intake_is_answered_without_django(settings, number):
@@ -178,23 +183,7 @@ def _call_together(app, bodies: list[bytes]) -> list[int]:
 
     async def one(body: bytes) -> int:
         headers = {"Host": "127.0.0.1", "X-Hub-Signature-256": sign(body, "dev-app-secret")}
-        scope = {
-            "type": "http",
-            "method": "POST",
-            "path": "/webhooks/whatsapp/",
-            "scheme": "http",
-            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        }
-        sent: list[dict] = []
-
-        async def receive():
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message):
-            sent.append(message)
-
-        await app(scope, receive, send)
-        return sent[0]["status"]
+        return (await _request(app, body, headers))[0]["status"]
 
     async def all_of_them():
         return await asyncio.gather(*(one(body) for body in bodies))
