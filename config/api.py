@@ -212,7 +212,7 @@ from inbox.api import router as me_router  # noqa: E402
 
 api.add_router("", me_router)
 
-from conversations.api import router as conversations_router  # noqa: E402
+from inbox.api_conversations import router as conversations_router  # noqa: E402
 
 api.add_router("", conversations_router)
 

@@ -10,13 +10,13 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Header, Router, Schema, Status
 
-from conversations.api import service_error
 from conversations.exceptions import ConversationError
 from conversations.models import Message
 from conversations.selectors import numbers_for_user
 from core.api_errors import READ_ERRORS, SEND_ERRORS, ApiError
 from core.params import NO_NUL
 from core.roles import perm
+from inbox.api_conversations import service_error
 from notifications import services
 from whatsapp.errors import reason_for
 

@@ -2,6 +2,10 @@
 
 Handlers are thin: they check the `work_inbox` capability, read through selectors (so an agent
 only ever sees their numbers' conversations; anything else is a 404) and write through services.
+
+This router used to live in conversations/api.py. Each endpoint names its OpenAPI operationId
+explicitly, as ninja derived it from that old module path ("conversations_api_<function>"):
+generated clients name their methods after these ids, so they are part of the contract.
 """
 
 from __future__ import annotations
@@ -256,7 +260,12 @@ def service_error(exc: ConversationError) -> ApiError:
 # --- endpoints --------------------------------------------------------------------------------
 
 
-@router.get("/conversations", response={200: ConversationPage, **READ_ERRORS}, summary="List conversations")
+@router.get(
+    "/conversations",
+    response={200: ConversationPage, **READ_ERRORS},
+    summary="List conversations",
+    operation_id="conversations_api_conversation_list",
+)
 def conversation_list(
     request,
     status: Literal["open", "pending", "resolved", "snoozed"] | None = None,
@@ -288,7 +297,10 @@ def conversation_list(
 
 
 @router.get(
-    "/conversations/{conversation_id}", response={200: ConversationOut, **READ_ERRORS}, summary="One conversation"
+    "/conversations/{conversation_id}",
+    response={200: ConversationOut, **READ_ERRORS},
+    summary="One conversation",
+    operation_id="conversations_api_conversation_detail",
 )
 def conversation_detail(request, conversation_id: int):
     user = _user(request)
@@ -299,6 +311,7 @@ def conversation_detail(request, conversation_id: int):
     "/conversations/{conversation_id}/messages",
     response={200: MessagePage, **READ_ERRORS},
     summary="A thread's messages",
+    operation_id="conversations_api_message_list",
 )
 def message_list(request, conversation_id: int, cursor: str | None = None, limit: int = 50):
     """Newest last. `next` pages towards older messages."""
@@ -319,6 +332,7 @@ def message_list(request, conversation_id: int, cursor: str | None = None, limit
     "/conversations/{conversation_id}/messages",
     response={202: MessageOut, **SEND_ERRORS},
     summary="Reply with text (inside the window) or a template",
+    operation_id="conversations_api_message_create",
 )
 def message_create(request, conversation_id: int, body: SendIn):
     user = _user(request)
@@ -355,7 +369,10 @@ def message_create(request, conversation_id: int, body: SendIn):
 
 
 @router.post(
-    "/conversations/{conversation_id}/notes", response={201: MessageOut, **WRITE_ERRORS}, summary="Add a private note"
+    "/conversations/{conversation_id}/notes",
+    response={201: MessageOut, **WRITE_ERRORS},
+    summary="Add a private note",
+    operation_id="conversations_api_note_create",
 )
 def note_create(request, conversation_id: int, body: NoteIn):
     user = _user(request)
@@ -371,6 +388,7 @@ def note_create(request, conversation_id: int, body: NoteIn):
     "/conversations/{conversation_id}/assign",
     response={200: ConversationOut, **WRITE_ERRORS},
     summary="Assign or unassign",
+    operation_id="conversations_api_conversation_assign",
 )
 def conversation_assign(request, conversation_id: int, body: AssignIn):
     from django.contrib.auth import get_user_model
@@ -396,6 +414,7 @@ def conversation_assign(request, conversation_id: int, body: AssignIn):
     "/conversations/{conversation_id}/status",
     response={200: ConversationOut, **WRITE_ERRORS},
     summary="Change the status",
+    operation_id="conversations_api_conversation_status",
 )
 def conversation_status(request, conversation_id: int, body: StatusIn):
     user = _user(request)
@@ -414,7 +433,10 @@ def conversation_status(request, conversation_id: int, body: StatusIn):
 
 
 @router.post(
-    "/conversations/{conversation_id}/read", response={204: None, **WRITE_ERRORS}, summary="Mark the thread read"
+    "/conversations/{conversation_id}/read",
+    response={204: None, **WRITE_ERRORS},
+    summary="Mark the thread read",
+    operation_id="conversations_api_conversation_read",
 )
 def conversation_read(request, conversation_id: int):
     user = _user(request)
@@ -424,7 +446,10 @@ def conversation_read(request, conversation_id: int):
 
 
 @router.post(
-    "/conversations/{conversation_id}/labels", response={200: list[str], **WRITE_ERRORS}, summary="Add a label"
+    "/conversations/{conversation_id}/labels",
+    response={200: list[str], **WRITE_ERRORS},
+    summary="Add a label",
+    operation_id="conversations_api_label_add",
 )
 def label_add(request, conversation_id: int, body: LabelIn):
     user = _user(request)
@@ -441,6 +466,7 @@ def label_add(request, conversation_id: int, body: LabelIn):
     "/conversations/{conversation_id}/labels/{path:name}",
     response={200: list[str], **WRITE_ERRORS},
     summary="Remove a label",
+    operation_id="conversations_api_label_remove",
 )
 def label_remove(request, conversation_id: int, name: str):
     user = _user(request)
@@ -452,7 +478,12 @@ def label_remove(request, conversation_id: int, name: str):
     return list(conversation.labels.order_by("name").values_list("name", flat=True))
 
 
-@router.get("/search", response={200: SearchOut, **READ_ERRORS}, summary="Search messages and contacts")
+@router.get(
+    "/search",
+    response={200: SearchOut, **READ_ERRORS},
+    summary="Search messages and contacts",
+    operation_id="conversations_api_search",
+)
 def search(request, q: str = Query(..., min_length=1, max_length=200), limit: int = 20):
     user = _user(request)
     now = timezone.now()
