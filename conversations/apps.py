@@ -7,7 +7,7 @@ class ConversationsConfig(AppConfig):
     name = "conversations"
 
     def ready(self) -> None:
-        from conversations import tasks
+        from conversations import media, tasks
         from conversations.services import delivery
 
         # The services hand deliveries and read receipts to these tasks through a seam instead of
@@ -18,3 +18,4 @@ class ConversationsConfig(AppConfig):
             deliver=lambda message_id: tasks.message_deliver.delay(message_id),
             read_receipt=lambda message_id: tasks.message_read_receipt.delay_on_commit(message_id),
         )
+        media.downloader_register(lambda message_id: tasks.media_download.delay(message_id))

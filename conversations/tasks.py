@@ -1,7 +1,8 @@
 """Thin tasks: ids in, services do the work. `message_deliver` is the "send" of record-then-send
 (`conversations.services.delivery` does the sending; the tasks act on its outcome: a retry, a
-later try). The services publish these tasks through the seam `ConversationsConfig.ready` fills,
-never by importing this module."""
+later try); `media_download` fetches a customer's media (`conversations.media`). The services
+publish these tasks through the seams `ConversationsConfig.ready` fills, never by importing this
+module."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from contextlib import contextmanager
 from celery import Task, shared_task
 from django.utils import timezone
 
-from conversations import events, selectors, services
+from conversations import events, media, selectors, services
 from conversations.services import delivery
 from conversations.services.delivery import MAX_RETRIES
+from whatsapp.errors import CloudApiError
+from whatsapp.retry import backoff_delay
 
 _collecting = threading.local()
 
@@ -110,3 +113,19 @@ def messages_deliver_queued() -> int:
     for message_id in ids:
         message_deliver.delay(message_id)
     return len(ids)
+
+
+MEDIA_MAX_RETRIES = 5
+
+
+# The name it had in webhooks/tasks.py, where it lived first: a download published before a
+# deploy may still sit in Redis under that name, and a worker must still know it.
+@shared_task(name="webhooks.tasks.media_download", bind=True, max_retries=MEDIA_MAX_RETRIES, acks_late=True)
+def media_download(self, message_id: int) -> str | None:
+    """Fetch and store one inbound message's media; transient errors retry later, backing off."""
+    final = self.request.retries >= self.max_retries
+    try:
+        message = media.message_media_download(message_id=message_id, final=final)
+    except CloudApiError as exc:  # transient, and retries are left: try again later, backing off
+        raise self.retry(exc=exc, countdown=backoff_delay(self.request.retries, base=10, cap=600)) from None
+    return message.media_state if message else None

@@ -270,7 +270,7 @@ def react(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
 @capability_required("work_inbox")
 def media_retry(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
     """Fetch a customer's file from Meta again after a failed download."""
-    from conversations.services_media import media_retry as retry
+    from conversations.media import media_retry as retry
 
     conversation = queries.conversation_for_agent(request.user, pk)
     message = Message.objects.filter(conversation=conversation, pk=message_pk).exclude(media_id="").first()

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from conversations import media
 from conversations import services as conversations
 from webhooks.intake import clean_text
 from webhooks.models import WebhookEvent
@@ -83,11 +84,8 @@ def event_apply(
         _finish(event, WebhookEvent.State.FLAGGED, "; ".join(outcome.flags))
     else:
         _finish(event, WebhookEvent.State.PROCESSED, "")
-    if outcome.media_message_ids:
-        from webhooks.tasks import media_download
-
-        for message_id in outcome.media_message_ids:
-            transaction.on_commit(lambda mid=message_id: media_download.delay(mid), robust=True)
+    for message_id in outcome.media_message_ids:
+        media.download_later(message_id)
 
 
 def _finish(event: WebhookEvent, state: str, reason: str) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from conversations.media import media_retry, message_media_download
 from conversations.models import Message
-from conversations.services_media import media_retry
 from tests.webhooks import helpers as h
 from tests.whatsapp.fake_graph import Reply, meta_error
-from webhooks.media import message_media_download
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +126,7 @@ def test_media_urls_on_foreign_hosts_never_get_the_token(number, graph):
 
 
 def test_the_celery_task_records_the_failure_when_retries_run_out(number, graph, settings):
-    from webhooks.tasks import media_download
+    from conversations.tasks import media_download
 
     message = _message_pending(number)
     graph.script("GET", "/v26.0/777001", *[Reply(status=503)] * 100)
@@ -135,3 +134,32 @@ def test_the_celery_task_records_the_failure_when_retries_run_out(number, graph,
     assert result.get() == Message.MediaState.FAILED
     message.refresh_from_db()
     assert message.media_state == Message.MediaState.FAILED
+
+
+def test_the_download_task_keeps_the_name_it_is_queued_under():
+    """Downloads published before the task moved to conversations sit in Redis under its old
+    name; a worker must still run them."""
+    from celery import current_app
+
+    from conversations.tasks import media_download
+
+    assert media_download.name == "webhooks.tasks.media_download"
+    # What a worker runs for that name is this task (shared_task hands out a proxy, so compare what it runs).
+    assert current_app.tasks["webhooks.tasks.media_download"].run == media_download.run
+    assert media_download.run.__module__ == "conversations.tasks"
+
+
+def test_a_retry_publishes_the_download_task_on_commit(number, monkeypatch, django_capture_on_commit_callbacks):
+    from conversations.tasks import media_download
+
+    published: list[int] = []
+    monkeypatch.setattr(media_download, "delay", published.append)
+    message = _message_pending(number)
+    Message.objects.filter(pk=message.pk).update(media_state="failed", media_error="gone")
+    message.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        media_retry(message=message)
+    assert published == []  # not before the commit
+    for callback in callbacks:
+        callback()
+    assert published == [message.pk]
