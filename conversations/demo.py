@@ -93,6 +93,8 @@ def seed_conversations(*, stdout) -> None:
     now = timezone.now()
     numbers = {n.name: n for n in BusinessNumber.objects.all()}
     agent = get_user_model().objects.filter(username="agent").first()
+    # The admin hands threads to the agent, so the pane's history shows two people at work.
+    admin = get_user_model().objects.filter(username="admin").first() or agent
     for shortcut, text in CANNED.items():
         services.canned_response_save(shortcut=shortcut, text=text)
     created = 0
@@ -152,7 +154,7 @@ def seed_conversations(*, stdout) -> None:
         for label in state.get("labels", []):
             services.conversation_label_add(conversation=conversation, name=label, by=agent)
         if state.get("assign") and agent is not None and conversation.assignee_id is None:
-            services.conversation_assign(conversation=conversation, assignee=agent, by=agent)
+            services.conversation_assign(conversation=conversation, assignee=agent, by=admin)
         if state.get("status") == "resolved":
             services.conversation_status_set(conversation=conversation, status="resolved", by=agent, now=now)
         elif state.get("status") == "snoozed" and conversation.status != "snoozed":

@@ -19,7 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from conversations import events
-from conversations.models import BusinessNumber, Contact, Conversation, Message
+from conversations.models import BusinessNumber, Contact, Conversation, ConversationActivity, Message
 from conversations.services.contacts import _message_asks_opt_out, market_for
 from conversations.services.inbound import NON_UNREAD_TYPES
 from conversations.window import renews_window
@@ -146,7 +146,8 @@ def _threads_move(stored: list[Message]) -> None:
     """Window, latest activity, unread count and status of every thread, in one UPDATE.
 
     The same rules as inbound_message_receive: the window moves only forward and only for
-    types that renew it, by Meta's clock; a message worth answering reopens the thread.
+    types that renew it, by Meta's clock; a message worth answering reopens the thread, and the
+    same statement records each reopen in the thread's history (ConversationActivity).
     """
     moves: dict[int, dict[str, Any]] = defaultdict(lambda: {"inbound": None, "latest": None, "unread": 0})
     for message in stored:
@@ -162,7 +163,17 @@ def _threads_move(stored: list[Message]) -> None:
     for thread_id, move in moves.items():
         params += [thread_id, move["inbound"], move["latest"], move["unread"]]
     table = Conversation._meta.db_table
+    activity = ConversationActivity._meta.db_table
+    # The INSERT's SELECT and the UPDATE read the same snapshot, so the INSERT sees each thread's
+    # status from before this UPDATE: it records exactly the threads this statement reopens.
     sql = f"""
+        WITH v(id, inbound, latest, unread) AS (VALUES {values}),
+        reopened AS (
+            INSERT INTO {activity} (conversation_id, actor_id, kind, assignee_id, status, snooze_until, label, at)
+            SELECT c.id, NULL, %s, NULL, '', NULL, '', %s
+            FROM {table} AS c JOIN v ON c.id = v.id
+            WHERE v.unread > 0 AND c.status <> 'open'
+        )
         UPDATE {table} AS c SET
             last_inbound_at = GREATEST(c.last_inbound_at, v.inbound),
             last_message_at = GREATEST(c.last_message_at, v.latest),
@@ -170,12 +181,13 @@ def _threads_move(stored: list[Message]) -> None:
             status = CASE WHEN v.unread > 0 THEN 'open' ELSE c.status END,
             snoozed_until = CASE WHEN v.unread > 0 THEN NULL ELSE c.snoozed_until END,
             updated_at = %s
-        FROM (VALUES {values}) AS v(id, inbound, latest, unread)
+        FROM v
         WHERE c.id = v.id
         RETURNING c.id, c.last_inbound_at, c.last_message_at, c.unread_count, c.status, c.snoozed_until
-    """  # noqa: S608 (the table name is ours; values are parameters)
+    """  # noqa: S608 (the table names are ours; values are parameters)
+    now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [timezone.now(), *params])
+        cursor.execute(sql, [*params, ConversationActivity.Kind.REOPENED, now, now])
         rows = cursor.fetchall()
     threads = {message.conversation_id: message.conversation for message in stored}
     for thread_id, inbound, latest, unread, status, snoozed_until in rows:

@@ -313,3 +313,50 @@ class ContactNote(models.Model):
 
     def __str__(self) -> str:
         return f"note on {self.contact}"
+
+
+class ConversationActivity(models.Model):
+    """Who did what to a thread, for the customer pane's history ("Anna assigned this to Ben").
+
+    One row per change that happened (a no-op records nothing). `actor` is None for what the
+    system did by itself (REOPENED, WOKE) and for a teammate whose account was deleted since.
+    """
+
+    class Kind(models.TextChoices):
+        ASSIGNED = "assigned", _("assigned")
+        UNASSIGNED = "unassigned", _("assignment removed")
+        STATUS = "status", _("status set")
+        SNOOZED = "snoozed", _("snoozed")
+        LABEL_ADDED = "label_added", _("label added")
+        LABEL_REMOVED = "label_removed", _("label removed")
+        RETRIED = "retried", _("failed message sent again")
+        # Automatic: the customer wrote to a thread that was not open (resolved, pending, snoozed).
+        REOPENED = "reopened", _("reopened by the customer")
+        # Automatic: a snoozed thread's time came (conversations_wake_snoozed).
+        WOKE = "woke", _("woke from snooze")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="activities")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The detail of each kind; the others stay empty.
+    assignee = models.ForeignKey(  # ASSIGNED
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Conversation.Status.choices, blank=True, default="")  # STATUS
+    snooze_until = models.DateTimeField(null=True, blank=True)  # SNOOZED
+    # LABEL_*: the name as it was, so renaming or deleting the label keeps the history readable.
+    label = models.CharField(max_length=50, blank=True, default="")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # The pane's history: a thread's latest entries.
+            models.Index(fields=["conversation", "-at", "-id"], name="conv_activity_recent_idx"),
+        ]
+        verbose_name = _("conversation activity")
+        verbose_name_plural = _("conversation activities")
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.conversation_id} at {self.at}"

@@ -18,7 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from conversations import window as window_rules
-from conversations.models import BusinessNumber, Contact, Conversation, Message
+from conversations.models import BusinessNumber, Contact, Conversation, ConversationActivity, Message
 from core.params import positive_int
 from core.roles import ADMIN, role_of
 
@@ -246,4 +246,13 @@ def messages_queued_unclaimed(*, now: datetime, limit: int = 500) -> list[int]:
         .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - RETRY_WAIT_AT_MOST))
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
+    )
+
+
+def conversation_history(conversation: Conversation, *, limit: int = 10) -> list[ConversationActivity]:
+    """The thread's latest history entries, newest first, with their actor and assignee: one query."""
+    return list(
+        ConversationActivity.objects.filter(conversation=conversation)
+        .select_related("actor", "assignee")
+        .order_by("-at", "-id")[:limit]
     )

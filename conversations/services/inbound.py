@@ -11,10 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from conversations import events, window
 from conversations.models import BusinessNumber, Contact, Conversation, EarlyStatus, Message
 from conversations.services._common import _require_aware
+from conversations.services.activity import Kind, activity_record
 from conversations.services.contacts import _message_asks_opt_out, contact_for_identity, contact_opt_out
 from whatsapp import errors
 
@@ -150,6 +152,8 @@ def inbound_message_receive(*, number: BusinessNumber, message: Any, profile: An
             conversation.status = Conversation.Status.OPEN
             conversation.snoozed_until = None
             changed += ["status", "snoozed_until"]
+            # By our clock, not Meta's: a late webhook's reopen comes after what agents did meanwhile.
+            activity_record(conversation_id=conversation.pk, actor=None, kind=Kind.REOPENED, at=timezone.now())
     conversation.save(update_fields=changed)
 
     if _message_asks_opt_out(message):

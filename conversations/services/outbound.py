@@ -33,6 +33,7 @@ from conversations.exceptions import (
 )
 from conversations.models import Conversation, Message
 from conversations.services._common import _now
+from conversations.services.activity import Kind, activity_record
 from conversations.services.canned import canned_expand
 from conversations.services.delivery import delivery_wake, may_have_been_delivered_reason
 from whatsapp import errors
@@ -428,15 +429,20 @@ def message_retry_may_duplicate(message: Message) -> bool:
     return message.error_details in reasons
 
 
+@transaction.atomic
 def message_retry(*, message: Message, by, now: datetime | None = None) -> Message:
-    """Send a failed text message again, as a new message (the failed one keeps its reason).
+    """Send a failed text message again, as a new message (the failed one keeps its reason),
+    and record in the thread's history who did.
 
     Refused (NotAllowed) when Meta's error says it cannot succeed or when the customer may
     already have it; WindowClosed when the window closed meanwhile.
     """
+    now = _now(now)
     refusal = message_retry_refusal(message=message, now=now)
     if refusal:
         raise NotAllowed(refusal)
     conversation = Conversation.objects.select_related("number", "contact").get(pk=message.conversation_id)
     reply_to = message.reply_to if message.reply_to_id and message.reply_to and message.reply_to.wamid else None
-    return message_send_text(conversation=conversation, sender=by, text=message.text, reply_to=reply_to, now=now)
+    sent = message_send_text(conversation=conversation, sender=by, text=message.text, reply_to=reply_to, now=now)
+    activity_record(conversation_id=conversation.pk, actor=by, kind=Kind.RETRIED, at=now)
+    return sent

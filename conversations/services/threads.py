@@ -1,5 +1,6 @@
 """What agents do to a thread: mark it read (Meta's read receipt), assign it, set its status
-(snoozed threads wake by beat), and label it."""
+(snoozed threads wake by beat), and label it. Each change (not a no-op) is recorded in the
+thread's history with who made it (`by`; None when the system did it by itself)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from conversations import events
 from conversations.exceptions import ConversationError, NotAllowed
 from conversations.models import Conversation, Label, Message
 from conversations.services._common import _now, _require_aware
+from conversations.services.activity import Kind, activity_record
 from conversations.services.delivery import read_receipt_publish
 from core.roles import perm
 
@@ -45,7 +47,7 @@ def _may_work_number(user, number_id: int) -> bool:
 
 
 @transaction.atomic
-def conversation_assign(*, conversation: Conversation, assignee, by) -> Conversation:
+def conversation_assign(*, conversation: Conversation, assignee, by, now: datetime | None = None) -> Conversation:
     """Assign the thread to an agent of its number (or to nobody with assignee=None)."""
 
     if assignee is not None and not _may_work_number(assignee, conversation.number_id):
@@ -57,6 +59,8 @@ def conversation_assign(*, conversation: Conversation, assignee, by) -> Conversa
     if previous != new:
         locked.assignee_id = new
         locked.save(update_fields=["assignee", "updated_at"])
+        kind = Kind.ASSIGNED if assignee is not None else Kind.UNASSIGNED
+        activity_record(conversation_id=locked.pk, actor=by, kind=kind, at=_now(now), assignee=assignee)
         events.conversation_changed(locked, previous_assignee_id=previous)
     conversation.assignee_id = locked.assignee_id
     conversation.assignee = assignee
@@ -88,6 +92,10 @@ def conversation_status_set(
         locked.status = status
         locked.snoozed_until = snooze_until
         locked.save(update_fields=["status", "snoozed_until", "updated_at"])
+        if status == Conversation.Status.SNOOZED:
+            activity_record(conversation_id=locked.pk, actor=by, kind=Kind.SNOOZED, at=now, snooze_until=snooze_until)
+        else:
+            activity_record(conversation_id=locked.pk, actor=by, kind=Kind.STATUS, at=now, status=status)
         events.conversation_changed(locked)
     conversation.status, conversation.snoozed_until = locked.status, locked.snoozed_until
     return locked
@@ -106,6 +114,7 @@ def conversations_wake_snoozed(*, now: datetime | None = None) -> int:
         conversation.status = Conversation.Status.OPEN
         conversation.snoozed_until = None
         conversation.save(update_fields=["status", "snoozed_until", "updated_at"])
+        activity_record(conversation_id=conversation.pk, actor=None, kind=Kind.WOKE, at=now)
         events.conversation_changed(conversation)
     return len(due)
 
@@ -118,8 +127,14 @@ def _label_name(name: str) -> str:
     return clean
 
 
+def _lock_labels(conversation: Conversation) -> None:
+    """Serialise label changes on the thread, so that of two agents adding the same label at
+    once only one records it (the other sees it there already)."""
+    Conversation.objects.select_for_update(no_key=True).filter(pk=conversation.pk).values_list("pk").first()
+
+
 @transaction.atomic
-def conversation_label_add(*, conversation: Conversation, name: str, by) -> Label:
+def conversation_label_add(*, conversation: Conversation, name: str, by, now: datetime | None = None) -> Label:
     clean = _label_name(name)
     label = Label.objects.filter(name__iexact=clean).first()
     if label is None:
@@ -128,14 +143,25 @@ def conversation_label_add(*, conversation: Conversation, name: str, by) -> Labe
                 label = Label.objects.create(name=clean)
         except IntegrityError:
             label = Label.objects.get(name=clean)
-    conversation.labels.add(label)
+    _lock_labels(conversation)
+    if not conversation.labels.filter(pk=label.pk).exists():
+        conversation.labels.add(label)
+        activity_record(
+            conversation_id=conversation.pk, actor=by, kind=Kind.LABEL_ADDED, at=_now(now), label=label.name
+        )
     events.conversation_changed(conversation)
     return label
 
 
 @transaction.atomic
-def conversation_label_remove(*, conversation: Conversation, name: str, by) -> None:
+def conversation_label_remove(*, conversation: Conversation, name: str, by, now: datetime | None = None) -> None:
     label = Label.objects.filter(name__iexact=_label_name(name)).first()
-    if label is not None:
+    if label is None:
+        return
+    _lock_labels(conversation)
+    if conversation.labels.filter(pk=label.pk).exists():
         conversation.labels.remove(label)
-        events.conversation_changed(conversation)
+        activity_record(
+            conversation_id=conversation.pk, actor=by, kind=Kind.LABEL_REMOVED, at=_now(now), label=label.name
+        )
+    events.conversation_changed(conversation)
