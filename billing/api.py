@@ -19,6 +19,8 @@ from billing import selectors
 from billing.models import BillingRecord
 from conversations.models import BusinessNumber, Contact, Conversation
 from core.api_errors import READ_ERRORS, ApiError
+from core.cursors import Position
+from core.pagination import KeysetPage, keyset_paginated
 from core.params import NO_NUL
 from core.roles import perm
 
@@ -187,11 +189,10 @@ def billing_summary(request, month: str = MONTH, number: str | None = Query(None
     response={200: RecordPage, **READ_ERRORS},
     summary=_("A month's billing records, oldest first (cursor pagination)"),
 )
+@keyset_paginated(limit=100, max_limit=MAX_PAGE, clamp=False)
 def billing_records(
     request,
     month: str = MONTH,
-    cursor: str | None = None,
-    limit: int = Query(100, ge=1, le=MAX_PAGE),
     number: str | None = Query(None, pattern=NO_NUL),
     category: str | None = Query(None, pattern=NO_NUL),
     market: str | None = Query(None, pattern=NO_NUL),
@@ -207,13 +208,15 @@ def billing_records(
     }
     if flagged:
         filters["flagged"] = "1"
-    try:
-        items, next_cursor = selectors.records_page(
-            month=_month(month), number=_number(number), filters=filters, cursor=cursor, limit=limit
+    month_start, business_number = _month(month), _number(number)
+
+    def read_page(after: Position | None, limit: int) -> KeysetPage:
+        items, nxt = selectors.records_page(
+            month=month_start, number=business_number, filters=filters, after=after, limit=limit
         )
-    except ValueError as exc:
-        raise ApiError(422, "validation_error", str(exc), fields={"cursor": "invalid"}) from exc
-    return {"items": [record_out(r) for r in items], "next": next_cursor}
+        return KeysetPage([record_out(r) for r in items], nxt)
+
+    return read_page
 
 
 class QuoteIn(Schema):

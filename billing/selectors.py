@@ -7,9 +7,6 @@ flagged list (partial index) and one for the labels: a constant number of querie
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -17,11 +14,11 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from billing import pricing, rules
 from billing.models import BillingRecord, BillingRollup, MonthlyUsage, PricingRule, VolumeUsage
+from core.cursors import InvalidCursor, Position, split_page
 
 ZERO = Decimal("0")
 MICRO = Decimal("0.000001")
@@ -324,33 +321,24 @@ def records_filtered(*, month: date, number=None, filters: dict[str, str] | None
     return qs
 
 
-def encode_cursor(record: BillingRecord) -> str:
-    raw = json.dumps({"t": record.sent_at.isoformat(), "id": record.pk}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        at = parse_datetime(data["t"])
-        if at is None or at.tzinfo is None:
-            raise ValueError("naive")
-        return at, int(data["id"])
-    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError) as exc:
-        raise ValueError(_("The cursor is not valid.")) from exc
-
-
 def records_page(
-    *, month: date, number=None, filters: dict[str, str] | None = None, cursor: str | None = None, limit: int = 50
-) -> tuple[list[BillingRecord], str | None]:
-    """One page of the month's records in (sent_at, id) order, and the cursor of the next."""
+    *,
+    month: date,
+    number=None,
+    filters: dict[str, str] | None = None,
+    after: Position | None = None,
+    limit: int = 50,
+) -> tuple[list[BillingRecord], Position | None]:
+    """One page of the month's records in (sent_at, id) order, and where the next one starts
+    (None on the last page); `after` is a `core.cursors` position. Raises InvalidCursor for a
+    position without a time: every record has one."""
     qs = records_filtered(month=month, number=number, filters=filters)
-    if cursor:
-        at, pk = decode_cursor(cursor)
-        qs = qs.filter(Q(sent_at__gt=at) | Q(sent_at=at, id__gt=pk))
-    items = list(qs.select_related("number", "rate_card").order_by("sent_at", "id")[: limit + 1])
-    next_cursor = encode_cursor(items[limit - 1]) if len(items) > limit else None
-    return items[:limit], next_cursor
+    if after is not None:
+        if after.at is None:
+            raise InvalidCursor("every billing record has a time")
+        qs = qs.filter(Q(sent_at__gt=after.at) | Q(sent_at=after.at, id__gt=after.pk))
+    rows = list(qs.select_related("number", "rate_card").order_by("sent_at", "id")[: limit + 1])
+    return split_page(rows, limit, lambda record: Position(record.sent_at, record.pk))
 
 
 # --- budgets ----------------------------------------------------------------------------------

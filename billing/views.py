@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from billing import export, selectors
 from billing.models import BillingRecord, Category
 from conversations.models import BusinessNumber
+from core import cursors
 from inbox.access import capability_required
 
 CHART_WIDTH, CHART_HEIGHT = 620, 160
@@ -142,10 +143,12 @@ def records(request: HttpRequest) -> HttpResponse:
     month, number = _month_and_number(request)
     filters = {k: request.GET[k] for k in DRILL_FILTERS if k in request.GET}
     try:
-        items, next_cursor = selectors.records_page(
-            month=month, number=number, filters=filters, cursor=request.GET.get("cursor"), limit=50
+        cursor = request.GET.get("cursor")
+        after = cursors.decode(cursor) if cursor else None
+        items, next_position = selectors.records_page(
+            month=month, number=number, filters=filters, after=after, limit=50
         )
-    except ValueError as exc:
+    except ValueError as exc:  # a bad cursor (InvalidCursor) or day filter
         raise Http404(str(exc)) from exc
     query = {k: v for k, v in request.GET.items() if k != "cursor"}
     return render(
@@ -156,7 +159,7 @@ def records(request: HttpRequest) -> HttpResponse:
             "number": number,
             "filters": filters,
             "items": items,
-            "next_href": _link(query, cursor=next_cursor) if next_cursor else "",
+            "next_href": _link(query, cursor=cursors.encode(*next_position)) if next_position else "",
             "back_href": "../"
             + _link({"month": month.strftime("%Y-%m"), "number": number.phone_number_id if number else ""}),
         },

@@ -24,6 +24,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from core.api_errors import ApiError, error_response
+from core.pagination import KeysetPagination
 from inbox.api_auth import BearerTokenAuth, SessionAuth
 
 logger = logging.getLogger(__name__)
@@ -119,6 +120,14 @@ _unknown_path.csrf_exempt = True
 
 
 class InboxApi(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        schema = super().get_openapi_schema(**kwargs)
+        # ninja's @paginate also lists the paginator's query model among the schemas, though
+        # its fields (cursor, limit) are already each endpoint's parameters and nothing refers
+        # to it: the document keeps to what clients use.
+        schema.get("components", {}).get("schemas", {}).pop(KeysetPagination.INPUT_SCHEMA_NAME, None)
+        return schema
+
     def _get_urls(self):
         patterns = super()._get_urls()
         for pattern in patterns:

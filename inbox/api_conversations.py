@@ -10,9 +10,6 @@ generated clients name their methods after these ids, so they are part of the co
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -20,7 +17,6 @@ from typing import Any, Literal
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
@@ -36,6 +32,8 @@ from conversations.exceptions import (
 )
 from conversations.models import Conversation, Message
 from core.api_errors import READ_ERRORS, SEND_ERRORS, WRITE_ERRORS, ApiError
+from core.cursors import InvalidCursor, Position, split_page
+from core.pagination import KeysetPage, keyset_paginated
 from core.params import positive_int
 from core.roles import perm
 from whatsapp.errors import reason_for
@@ -161,22 +159,6 @@ def _user(request):
     return user
 
 
-def _encode_cursor(at: datetime | None, pk: int) -> str:
-    raw = json.dumps({"t": at.isoformat() if at else None, "id": pk}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime | None, int]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        at = parse_datetime(data["t"]) if data["t"] else None
-        if at is not None and timezone.is_naive(at):
-            raise ValueError("naive")
-        return at, int(data["id"])
-    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError) as exc:
-        raise ApiError(422, "validation_error", _("The cursor is not valid."), fields={"cursor": "invalid"}) from exc
-
-
 def _user_out(user) -> dict | None:
     return {"id": user.pk, "username": user.get_username()} if user is not None else None
 
@@ -266,34 +248,35 @@ def service_error(exc: ConversationError) -> ApiError:
     summary="List conversations",
     operation_id="conversations_api_conversation_list",
 )
+@keyset_paginated(limit=25, max_limit=MAX_PAGE)
 def conversation_list(
     request,
     status: Literal["open", "pending", "resolved", "snoozed"] | None = None,
     assignee: str | None = Query(None, pattern=r"^(me|none|[0-9]{1,18})$", description='a user id, "me" or "none"'),
     window: Literal["open", "closed"] | None = None,
-    cursor: str | None = None,
-    limit: int = 25,
 ):
     user = _user(request)
     if assignee not in (None, "me", "none") and positive_int(assignee) is None:
         raise ApiError(422, "validation_error", _("assignee is a user id, me or none."), fields={"assignee": assignee})
     now = timezone.now()
-    limit = _limit(limit)
     qs = selectors.conversations_for_user(user, status=status, assignee=assignee, window=window, now=now)
     # Keyset on (last_message_at DESC NULLS LAST, id DESC): stable while new messages arrive.
     qs = qs.order_by(F("last_message_at").desc(nulls_last=True), "-id")
-    if cursor:
-        at, pk = _decode_cursor(cursor)
-        if at is None:
-            qs = qs.filter(last_message_at__isnull=True, id__lt=pk)
-        else:
-            qs = qs.filter(
-                Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=pk) | Q(last_message_at__isnull=True)
+
+    def read_page(after: Position | None, limit: int) -> KeysetPage:
+        rows = qs
+        if after is not None and after.at is None:
+            rows = rows.filter(last_message_at__isnull=True, id__lt=after.pk)
+        elif after is not None:
+            rows = rows.filter(
+                Q(last_message_at__lt=after.at)
+                | Q(last_message_at=after.at, id__lt=after.pk)
+                | Q(last_message_at__isnull=True)
             )
-    rows = list(qs[: limit + 1])
-    items = rows[:limit]
-    nxt = _encode_cursor(items[-1].last_message_at, items[-1].pk) if len(rows) > limit else None
-    return {"items": [conversation_out(c, now=now) for c in items], "next": nxt}
+        items, nxt = split_page(list(rows[: limit + 1]), limit, lambda c: Position(c.last_message_at, c.pk))
+        return KeysetPage([conversation_out(c, now=now) for c in items], nxt)
+
+    return read_page
 
 
 @router.get(
@@ -313,19 +296,21 @@ def conversation_detail(request, conversation_id: int):
     summary="A thread's messages",
     operation_id="conversations_api_message_list",
 )
-def message_list(request, conversation_id: int, cursor: str | None = None, limit: int = 50):
+@keyset_paginated(limit=50, max_limit=MAX_PAGE)
+def message_list(request, conversation_id: int):
     """Newest last. `next` pages towards older messages."""
     user = _user(request)
     conversation = selectors.conversation_for_user(user, conversation_id)
-    before = None
-    if cursor:
-        at, pk = _decode_cursor(cursor)
-        if at is None:
-            raise ApiError(422, "validation_error", _("The cursor is not valid."), fields={"cursor": "invalid"})
-        before = (at, pk)
-    items, more = selectors.messages_page(conversation, before=before, limit=_limit(limit))
-    nxt = _encode_cursor(items[0].created_at, items[0].pk) if more and items else None
-    return {"items": [message_out(m) for m in items], "next": nxt}
+
+    def read_page(before: Position | None, limit: int) -> KeysetPage:
+        if before is not None and before.at is None:
+            raise InvalidCursor("every message has a time")
+        items, more = selectors.messages_page(conversation, before=before, limit=limit)
+        # The page is newest last, so the next (older) page starts below its first message.
+        nxt = Position(items[0].created_at, items[0].pk) if more and items else None
+        return KeysetPage([message_out(m) for m in items], nxt)
+
+    return read_page
 
 
 @router.post(

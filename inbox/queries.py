@@ -7,8 +7,6 @@ whatever the page size (the list page is asserted on that in tests).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,11 +14,12 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from conversations import window
 from conversations.models import BusinessNumber, CannedResponse, Conversation, Label, Message
 from conversations.selectors import RECENT_FIRST, conversations_for_user, numbers_for_user, search
+from core import cursors
+from core.cursors import InvalidCursor, Position, split_page
 from core.params import positive_int
 
 PAGE_SIZE = 30
@@ -35,28 +34,23 @@ CLOSING_SOON = timedelta(hours=1)
 
 
 # --- cursors -------------------------------------------------------------------------------------
-# A cursor is the (time, id) of the last row shown, opaque to the browser. The time may be None:
-# threads without any message sort first (PostgreSQL's DESC NULLS FIRST, matching the index).
+# A cursor is core.cursors' (time, id) of the last row shown, opaque to the browser. The time may
+# be None: threads without any message sort first (PostgreSQL's DESC NULLS FIRST, matching the
+# index).
 
 
-def cursor_encode(at: datetime | None, pk: int) -> str:
-    raw = f"{at.isoformat() if at else ''}|{pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def cursor_decode(value: str | None) -> tuple[datetime | None, int] | None:
-    """The (time, id) in a cursor; None for a missing or tampered one (the first page is shown)."""
-    if not value:
+def _position(cursor: str | None) -> Position | None:
+    """The position in a cursor; None for a missing or tampered one (the page starts at the top)."""
+    if not cursor:
         return None
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        at_text, pk_text = raw.rsplit("|", 1)
-        at = parse_datetime(at_text) if at_text else None
-        if at_text and (at is None or timezone.is_naive(at)):
-            return None
-        return at, int(pk_text)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return cursors.decode(cursor)
+    except InvalidCursor:
         return None
+
+
+def _cursor(position: Position | None) -> str | None:
+    return cursors.encode(*position) if position else None
 
 
 # --- the conversation list -----------------------------------------------------------------------
@@ -183,7 +177,7 @@ def conversation_list(
         if filters.q:
             qs = search(user, filters.q, within=qs)
         return _closing_soonest_page(qs, cursor, limit)
-    position = cursor_decode(cursor)
+    position = _position(cursor)
     if position is not None:
         at, pk = position
         if at is None:
@@ -196,12 +190,10 @@ def conversation_list(
         # Only this page's matches (after the cursor, in the list's order) are looked for.
         qs = search(user, filters.q, within=qs, order_by=RECENT_FIRST, limit=limit + 1)
     qs = _with_list_details(qs).order_by(*RECENT_FIRST)
-    rows = _last_messages_attached(list(qs[: limit + 1]))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = cursor_encode(rows[-1].last_message_at, rows[-1].pk)
-    return ListPage(conversations=rows, next_cursor=next_cursor)
+    rows, after = split_page(
+        _last_messages_attached(list(qs[: limit + 1])), limit, lambda row: Position(row.last_message_at, row.pk)
+    )
+    return ListPage(conversations=rows, next_cursor=_cursor(after))
 
 
 def _closing_soonest_page(qs: QuerySet[Conversation], cursor: str | None, limit: int) -> ListPage:
@@ -210,16 +202,16 @@ def _closing_soonest_page(qs: QuerySet[Conversation], cursor: str | None, limit:
     The cursor is the (last_inbound_at, id) of the last row shown; every row here has a
     last_inbound_at (the window is open), so the keyset needs no NULL case.
     """
-    position = cursor_decode(cursor)
-    if position is not None and position[0] is not None:
+    position = _position(cursor)
+    if position is not None and position.at is not None:
         at, pk = position
         qs = qs.filter(Q(last_inbound_at__gt=at) | Q(last_inbound_at=at, pk__gt=pk))
-    rows = _last_messages_attached(list(_with_list_details(qs).order_by("last_inbound_at", "id")[: limit + 1]))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = cursor_encode(rows[-1].last_inbound_at, rows[-1].pk)
-    return ListPage(conversations=rows, next_cursor=next_cursor)
+    rows, after = split_page(
+        _last_messages_attached(list(_with_list_details(qs).order_by("last_inbound_at", "id")[: limit + 1])),
+        limit,
+        lambda row: Position(row.last_inbound_at, row.pk),
+    )
+    return ListPage(conversations=rows, next_cursor=_cursor(after))
 
 
 # What list.html's row shows of the conversation's relations (read in the row's query).
@@ -287,17 +279,13 @@ def thread_messages(
         .select_related("sender", "reply_to", "reply_to__sender")
         .order_by("-created_at", "-id")
     )
-    position = cursor_decode(before)
-    if position is not None and position[0] is not None:
+    position = _position(before)
+    if position is not None and position.at is not None:
         at, pk = position
         qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
-    rows = list(qs[: limit + 1])
-    older = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        older = cursor_encode(rows[-1].created_at, rows[-1].pk)
+    rows, older = split_page(list(qs[: limit + 1]), limit, lambda message: Position(message.created_at, message.pk))
     rows.reverse()
-    return ThreadPage(messages=attach_reactions(rows), older_cursor=older)
+    return ThreadPage(messages=attach_reactions(rows), older_cursor=_cursor(older))
 
 
 def attach_reactions(rows: list[Message]) -> list[Message]:
@@ -375,8 +363,10 @@ def canned_answers() -> list[dict]:
 
 
 def contact_details(user, conversation: Conversation) -> dict:
-    """The customer pane: the customer's other threads this user may see, their labels, notes."""
+    """The customer pane: the customer's other threads this user may see, their labels, notes,
+    and this thread's history (who assigned, resolved, labelled it)."""
     from conversations.models import ContactNote
+    from conversations.selectors import conversation_history
 
     visible = conversations_for_user(user).filter(contact_id=conversation.contact_id)
     others = list(visible.exclude(pk=conversation.pk).select_related("number").order_by("-last_message_at", "-id"))
@@ -395,4 +385,5 @@ def contact_details(user, conversation: Conversation) -> dict:
         "contact_labels": labels,
         "contact_notes": notes,
         "contact_language": language or "",
+        "thread_history": conversation_history(conversation),
     }
