@@ -11,8 +11,8 @@ from django.utils import formats, timezone
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from inbox.queries import window_state
 
@@ -158,13 +158,29 @@ def iso(value: datetime | None) -> str:
     return timezone.localtime(value).isoformat() if value else ""
 
 
+# A page shows the same times again and again (the list's first page on every visit), and
+# Django's date formatting is slow: the two tags below keep what they wrote, keyed by everything
+# the markup depends on (the time, the viewer's zone and language, and today's date).
+_VIEWS_KEPT = 4096
+
+
+def _viewer() -> tuple:
+    return timezone.get_current_timezone(), get_language()
+
+
 @register.simple_tag
 def time_element(value: datetime | None, style: str = "list") -> str:
     """<time datetime=... title=...> with the local ISO time, the locale's full date and time as
     its title, and the short form (`when` in the list, `message_when` in a thread)."""
     if value is None:
         return ""
-    local = timezone.localtime(value)
+    zone, language = _viewer()
+    return _time_element(value, style, zone, language, timezone.localdate(timezone=zone))
+
+
+@lru_cache(maxsize=_VIEWS_KEPT)
+def _time_element(value: datetime, style: str, zone, language, today) -> str:
+    local = timezone.localtime(value, zone)
     short = when(value) if style == "list" else message_when(value)
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
@@ -178,19 +194,29 @@ def time_element(value: datetime | None, style: str = "list") -> str:
 def window_badge(win: dict) -> str:
     """The service window's badge (open with the time left, never opened, or closed); the
     translations are trusted as in {% blocktranslate %}, the values are escaped."""
-    if win["open"]:
-        expires = timezone.localtime(win["expires_at"])
-        title = _("until %(time)s") % {"time": conditional_escape(formats.date_format(expires, "DATETIME_FORMAT"))}
-        text = _("window open · %(h)s h %(m)s min left") % {
-            "h": conditional_escape(formats.localize(win["hours_left"])),
-            "m": conditional_escape(formats.localize(win["minutes_left"])),
-        }
-        ending = " ending" if win["ending_soon"] else ""
-        return mark_safe(
-            f'<span class="badge window-open{ending}" data-expires="{expires.isoformat()}" '
-            f'title="{title}">{text}</span>'
-        )
-    if win["never"]:
+    if not win["open"]:
+        return _closed_badge(win["never"], get_language())
+    zone, language = _viewer()
+    return _open_badge(win["expires_at"], win["hours_left"], win["minutes_left"], win["ending_soon"], zone, language)
+
+
+@lru_cache(maxsize=_VIEWS_KEPT)
+def _open_badge(expires_at: datetime, hours: int, minutes: int, ending_soon: bool, zone, language) -> str:
+    expires = timezone.localtime(expires_at, zone)
+    title = _("until %(time)s") % {"time": conditional_escape(formats.date_format(expires, "DATETIME_FORMAT"))}
+    text = _("window open · %(h)s h %(m)s min left") % {
+        "h": conditional_escape(formats.localize(hours)),
+        "m": conditional_escape(formats.localize(minutes)),
+    }
+    ending = " ending" if ending_soon else ""
+    return mark_safe(
+        f'<span class="badge window-open{ending}" data-expires="{expires.isoformat()}" title="{title}">{text}</span>'
+    )
+
+
+@lru_cache(maxsize=8)
+def _closed_badge(never: bool, language) -> str:
+    if never:
         return mark_safe(f'<span class="badge window-closed">{_("window not opened")}</span>')
     return mark_safe(f'<span class="badge window-closed">{_("window closed")}</span>')
 

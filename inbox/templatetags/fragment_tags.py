@@ -1,0 +1,29 @@
+"""{% conversation_row %} and {% message_item %}: the list row and the message bubble (inbox.fragments)."""
+
+from __future__ import annotations
+
+from django import template
+
+from inbox import fragments
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def conversation_row(context, row):
+    return fragments.conversation_row(row, current_id=context.get("current_id"), list_qs=context.get("list_qs") or "")
+
+
+@register.simple_tag(takes_context=True)
+def message_item(context, message):
+    return fragments.message_item(
+        message,
+        conversation=context.get("conversation"),
+        contact=context.get("contact"),
+        win=context.get("win"),
+        quick_reactions=context.get("quick_reactions") or (),
+        csrf_token=context.get("csrf_token"),
+        oob=context.get("oob"),
+        retry_error=context.get("retry_error") or "",
+        action_error=context.get("action_error") or "",
+    )
