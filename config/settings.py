@@ -167,6 +167,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# The user, profile, groups and permissions in three queries a request (inbox/auth_backend.py).
+# Django's own backend stays second only so that sessions signed in before it still resolve (a
+# session names its backend). It makes the same password check, so it lets in no one the first
+# refused; a wrong password is merely checked twice, within the sign-in throttle.
+AUTHENTICATION_BACKENDS = ["inbox.auth_backend.InboxBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
