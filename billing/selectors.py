@@ -17,7 +17,7 @@ from django.db.models.functions import TruncDate
 from django.utils.translation import gettext as _
 
 from billing import pricing, rules
-from billing.models import BillingRecord, BillingRollup, MonthlyUsage, PricingRule, VolumeUsage
+from billing.models import BillingRecord, BillingRollup, Category, MonthlyUsage, PricingRule, VolumeUsage
 from core.cursors import InvalidCursor, Position, split_page
 
 ZERO = Decimal("0")
@@ -76,12 +76,7 @@ def quote(
     if a.treatment == PricingRule.Treatment.FREE:
         return Quote(a.category, a.market, a.unit_price, ZERO, a.currency, True, pricing.reason_free_rule(a))
     if a.treatment == PricingRule.Treatment.FREE_TIER:
-        used = (
-            MonthlyUsage.objects.filter(number=number, month=rules.month_of(at))
-            .values_list("service_count", flat=True)
-            .first()
-            or 0
-        )
+        used = _service_messages_counted(number, at)
         if used < a.free_tier:
             reason = pricing.reason_in_tier(a, used + 1)
             return Quote(a.category, a.market, a.unit_price, ZERO, a.currency, True, reason)
@@ -108,6 +103,35 @@ def quote(
             )
             return Quote(a.category, a.market, price, price, a.currency, False, reason)
     return Quote(a.category, a.market, a.unit_price, a.unit_price, a.currency, False, pricing.reason_charged(a))
+
+
+def _service_messages_counted(number, at: datetime) -> int:
+    """The number's service messages counted against its free tier in `at`'s month so far."""
+    used = (
+        MonthlyUsage.objects.filter(number=number, month=rules.month_of(at))
+        .values_list("service_count", flat=True)
+        .first()
+    )
+    return used or 0
+
+
+def reply_price(*, number, contact, at: datetime) -> Quote | None:
+    """What a free-form reply inside the window costs at `at`; None while it is free.
+
+    The composer asks this for every thread it shows, and a reply is free most of the time:
+    that is settled by the service rule and the month's count alone, so the market, budget,
+    card and price are read (by `quote`, which gives the answer) only for a charged reply.
+    """
+    with rules.lookups_shared():
+        rule = rules.rule_for(category=Category.SERVICE, in_window=True, at=at)
+        treatment = rule.treatment if rule is not None else None
+        if treatment == PricingRule.Treatment.FREE:
+            return None
+        tier = rule.free_tier_size() if treatment == PricingRule.Treatment.FREE_TIER else 0
+        if tier and _service_messages_counted(number, at) < tier:
+            return None
+        answer = quote(number=number, contact=contact, kind="service", at=at, in_window=True)
+    return None if answer.free else answer
 
 
 # --- months -----------------------------------------------------------------------------------

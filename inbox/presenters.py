@@ -41,16 +41,9 @@ def _reply_price(conversation: Conversation, win: dict) -> dict:
         return {}
     from django.utils import timezone
 
-    from billing.selectors import quote
+    from billing.selectors import reply_price
 
-    reply_quote = quote(
-        number=conversation.number,
-        contact=conversation.contact,
-        kind="service",
-        at=timezone.now(),
-        in_window=True,
-    )
-    return {"reply_quote": None if reply_quote.free else reply_quote}
+    return {"reply_quote": reply_price(number=conversation.number, contact=conversation.contact, at=timezone.now())}
 
 
 def message_context(conversation: Conversation) -> dict:
