@@ -1,6 +1,8 @@
 -- wrk script for bench/inbox.py: GET the listed paths in turn as a signed-in agent.
--- Arguments: a file with one path per line, then the Cookie header value (the session).
+-- Arguments: a file with one path per line, then the Cookie header value (the session). A line
+-- "path HX-Target" asks as htmx does when a list row is clicked: only that part of the page.
 local paths = {}
+local targets = {}
 local cookie = ""
 local threads_created = 0
 
@@ -11,7 +13,13 @@ end
 
 function init(args)
   for line in io.lines(args[1]) do
-    if #line > 0 then paths[#paths + 1] = line end
+    local path, target = line:match("^(%S+)%s+(%S+)$")
+    if path then
+      paths[#paths + 1] = path
+      targets[#paths] = target
+    elseif #line > 0 then
+      paths[#paths + 1] = line
+    end
   end
   cookie = args[2]
   -- Threads start at different places in the list, so they do not ask for the same page together.
@@ -20,7 +28,12 @@ end
 
 function request()
   counter = counter % #paths + 1
-  return wrk.format("GET", paths[counter], {["Cookie"] = cookie})
+  local headers = {["Cookie"] = cookie}
+  if targets[counter] then
+    headers["HX-Request"] = "true"
+    headers["HX-Target"] = targets[counter]
+  end
+  return wrk.format("GET", paths[counter], headers)
 end
 
 function done(summary, latency, requests)
