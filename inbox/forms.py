@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from conversations.models import Conversation
+from inbox.templatetags.phone_tags import business_number
 
 
 class ReplyForm(forms.Form):
@@ -108,9 +109,7 @@ class TeamUserForm(forms.Form):
 
     def __init__(self, *args, numbers=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["numbers"].choices = [
-            (n.phone_number_id, f"{n} (+{n.display_phone_number.lstrip('+')})") for n in numbers
-        ]
+        self.fields["numbers"].choices = [(n.phone_number_id, business_number(n)) for n in numbers]
 
 
 class TeamTokenForm(forms.Form):
@@ -140,7 +139,7 @@ class StartConversationForm(forms.Form):
     def __init__(self, *args, numbers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.numbers = {str(n.pk): n for n in numbers}
-        self.fields["number"].choices = [(str(n.pk), f"{n} (+{n.display_phone_number.lstrip('+')})") for n in numbers]
+        self.fields["number"].choices = [(str(n.pk), business_number(n)) for n in numbers]
 
     def clean_phone(self) -> str:
         """The number as WhatsApp's wa_id: digits with the country code, checked by phonenumbers."""

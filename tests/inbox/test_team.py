@@ -161,3 +161,18 @@ def test_numbers_show_metas_messaging_limit_and_quality_and_ask_meta_again(
     other_number.refresh_from_db()
     assert (other_number.quality_rating, other_number.messaging_limit) == ("RED", "TIER_1K")
     assert other_number.quality_event == ""  # what Meta shows now replaces its earlier flag
+
+
+@pytest.mark.django_db
+def test_the_team_page_writes_numbers_as_people_do(client, admin_user):
+    from conversations.services_numbers import business_number_add
+
+    # Meta's webhooks and the add_number command may store the bare digits.
+    business_number_add(
+        phone_number_id="106540352242923", display_phone_number="4930 1234568", waba_id="1", name="Berlin"
+    )
+    client.force_login(admin_user)
+    html = client.get("/team/").content.decode()
+    assert "<td>+49 30 1234568</td>" in html  # the numbers table
+    assert "Berlin · +49 30 1234568" in html  # the numbers to tick for a person
+    assert "+4930 1234568" not in html and "(+" not in html
