@@ -14,16 +14,22 @@ from django.utils import timezone
 from campaigns.models import Campaign, Recipient
 from conversations.models import Message
 
-# Meta's messaging-limit tiers (cloud-api.md 6): unique customers reached with templates outside
-# the service window in a moving 24 hours, per business portfolio. Set CAMPAIGN_MESSAGING_LIMIT
-# to your portfolio's tier (250, 2000, 10000, 100000; 0 = unlimited).
-MESSAGING_LIMIT_TIERS = (250, 2_000, 10_000, 100_000, 0)
+# Meta's messaging limit: unique customers reached with templates outside the service window in
+# a moving 24 hours, per business portfolio. The tier Meta last reported for the number counts;
+# until it has reported one, CAMPAIGN_MESSAGING_LIMIT (250, 2000, 10000, 100000; 0 = unlimited).
 DEFAULT_MESSAGING_LIMIT = 2_000
 ZERO = Decimal("0")
 
 
-def messaging_limit() -> int:
-    return int(getattr(settings, "CAMPAIGN_MESSAGING_LIMIT", DEFAULT_MESSAGING_LIMIT) or 0)
+def messaging_limit(number=None) -> tuple[int, bool]:
+    """The limit (0: unlimited) and whether it is Meta's reported tier for `number` (True) or
+    the configured one (False)."""
+    from whatsapp.limits import tier_size
+
+    reported = tier_size(number.messaging_limit) if number is not None else None
+    if reported is not None:
+        return reported, True
+    return int(getattr(settings, "CAMPAIGN_MESSAGING_LIMIT", DEFAULT_MESSAGING_LIMIT) or 0), False
 
 
 def numbers_for_campaigns(user):
@@ -136,6 +142,7 @@ class DryRun:
     beyond_limit: int
     messaging_limit: int
     reached_last_24h: int
+    limit_reported_by_meta: bool = False
     costs: list[MarketCost] = field(default_factory=list)
     totals: dict[str, Decimal] = field(default_factory=dict)
     budget_left: Decimal | None = None
@@ -186,7 +193,7 @@ def dry_run(campaign: Campaign, *, at: datetime | None = None) -> DryRun:
         opted_out = list(pending.filter(contact__marketing_opted_out_at__isnull=False).order_by("id")[:1000])
     opted_out_ids = {r.pk for r in opted_out}
     sendable = pending.exclude(pk__in=opted_out_ids)
-    limit = messaging_limit()
+    limit, reported = messaging_limit(campaign.number)
     reached = _reached_last_24h(campaign, at=at)
     sendable_count = sendable.count()
     beyond = max(0, sendable_count - max(0, limit - reached)) if limit else 0
@@ -222,6 +229,7 @@ def dry_run(campaign: Campaign, *, at: datetime | None = None) -> DryRun:
         beyond_limit=beyond,
         messaging_limit=limit,
         reached_last_24h=reached,
+        limit_reported_by_meta=reported,
         costs=costs,
         totals=totals,
         budget_left=budget_left,

@@ -32,23 +32,22 @@ def template_category(value: str) -> str:
         return str(value)
 
 
-_TIER_SIZES = {"TIER_50": 50, "TIER_250": 250, "TIER_1K": 1000, "TIER_2K": 2000, "TIER_10K": 10000, "TIER_100K": 100000}
-
-
 @register.filter
 def messaging_limit(tier: str) -> str:
     """Meta's messaging-limit tier in words: how many customers a number may start talks with in 24 h."""
     from django.utils.formats import number_format
     from django.utils.translation import gettext as _
 
-    tier = str(tier or "").upper()
-    if tier in _TIER_SIZES:
-        return _("%(count)s customers in 24 h") % {"count": number_format(_TIER_SIZES[tier], force_grouping=True)}
-    if tier == "TIER_UNLIMITED":
+    from whatsapp.limits import tier_size
+
+    size = tier_size(tier)
+    if size:
+        return _("%(count)s customers in 24 h") % {"count": number_format(size, force_grouping=True)}
+    if size == 0:
         return _("unlimited")
-    if tier == "TIER_NOT_SET":
+    if str(tier or "").upper() == "TIER_NOT_SET":
         return _("not set yet (nothing sent)")
-    return tier
+    return str(tier or "").upper()
 
 
 @register.filter

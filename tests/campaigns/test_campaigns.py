@@ -211,3 +211,27 @@ def test_a_batch_costs_a_fixed_number_of_statements_per_recipient(number, admin_
 # 20 before the thread's number and contact were passed on as read with the claim, 18 before
 # the batch read the rule, card, price and budget once for all its recipients.
 PER_RECIPIENT = 14
+
+
+@pytest.mark.django_db
+def test_dry_run_counts_against_the_tier_meta_reported(number, admin_user, spring_sale, settings, client):
+    csv = "phone,name,body_1,body_2\n+4915123456789,Jana,Jana,20 %\n+447700900123,Tom,Tom,20 %\n"
+    campaign = make(number, admin_user, template="spring_sale", csv=csv)
+    settings.CAMPAIGN_MESSAGING_LIMIT = 0  # configured: unlimited
+
+    run = selectors.dry_run(campaign)
+    assert (run.messaging_limit, run.limit_reported_by_meta, run.beyond_limit) == (0, False, 0)
+
+    number.messaging_limit = "TIER_50"  # as Meta reports it (team page "Ask Meta", quality webhooks)
+    number.save()
+    campaign.refresh_from_db()
+    run = selectors.dry_run(campaign)
+    assert (run.messaging_limit, run.limit_reported_by_meta) == (50, True)
+
+    number.messaging_limit = "TIER_UNLIMITED"
+    number.save()
+    campaign.refresh_from_db()
+    assert selectors.dry_run(campaign).messaging_limit == 0
+
+    client.force_login(admin_user)
+    assert "the tier Meta last reported for this number" in client.get(f"/campaigns/{campaign.pk}/").content.decode()
