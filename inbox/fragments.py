@@ -1,16 +1,16 @@
 """The two parts every inbox page repeats: a conversation's list row and a message's bubble.
 
-A list page shows 30 rows and a thread 50 messages (the thread page both). Written in the
-template language, they cost a third of those pages' CPU: each row or bubble resolved some
-thirty variables, looked up each {% translate %} again, and formatted every id as a localized
-number. Written here, the same markup costs about a quarter of that. The partials
+A list page shows 30 rows and a thread 50 messages (the thread page both). In the template
+language each row or bubble resolved some thirty variables, looked up every {% translate %}
+again and formatted every id as a localized number: a third of those pages' CPU. Written here,
+with the times they show kept (inbox_tags.time_element), 30 rows render in 3.4 ms instead of
+9.2 and 50 bubbles in 2.4 ms instead of 6.2 (bench/inbox.py's data). The partials
 `list.html#row` and `thread.html#message` call these functions, so pages, htmx answers and
 live updates still share one source of this markup.
 
-Conventions, as the template language had them: values are escaped (`esc`), translations are
-trusted (as {% translate %} writes them), and a {% blocktranslate %} value is escaped before
-it goes into its sentence.
-"""
+Escaping as the template language did it: every value is escaped (`esc`), the text of a
+{% translate %} too; the sentence of a {% blocktranslate %} is trusted and only the values put
+into it are escaped."""
 
 from __future__ import annotations
 
