@@ -23,10 +23,15 @@ from core.params import positive_int
 from core.roles import ADMIN, role_of
 
 
-def numbers_for_user(user) -> QuerySet[BusinessNumber]:
-    """Admins, and agents set to all numbers, see every number; others see their members' numbers."""
+def sees_every_number(user) -> bool:
+    """Admins, and agents set to all numbers, see every number (those added later too)."""
     profile = getattr(user, "profile", None)
-    if role_of(user) == ADMIN or (profile is not None and profile.all_numbers):
+    return role_of(user) == ADMIN or (profile is not None and profile.all_numbers)
+
+
+def numbers_for_user(user) -> QuerySet[BusinessNumber]:
+    """Every number for those who see every number; others see the numbers they are members of."""
+    if sees_every_number(user):
         return BusinessNumber.objects.all()
     return BusinessNumber.objects.filter(members=user)
 
@@ -51,7 +56,9 @@ def conversations_for_user(
 
     `assignee` is a user id, "me" or "none"; `window` is "open" or "closed".
     """
-    qs = Conversation.objects.filter(number__in=numbers_for_user(user))
+    qs = Conversation.objects.all()
+    if not sees_every_number(user):  # every thread has a number: no filter at all for the others
+        qs = qs.filter(number__in=numbers_for_user(user))
     if status:
         qs = qs.filter(status=status)
     if assignee == "me":
