@@ -8,10 +8,12 @@ Agents see only the conversations of the numbers whose inbox they work, everywhe
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.http import Http404
@@ -194,6 +196,24 @@ def search(
         branches.append(Message.objects.filter(match).values("conversation_id"))
     ids = branches[0].union(*branches[1:]) if len(branches) > 1 else branches[0]
     return base.filter(pk__in=ids)
+
+
+@contextmanager
+def searching() -> Iterator[None]:
+    """Evaluate a search's queryset inside: its queries are planned without parallel workers.
+
+    PostgreSQL cannot estimate a prefix query ("wagner:*"): it expects tens of thousands of
+    matching messages and starts parallel workers, whose start costs more than the scan of the
+    few messages there are (an order number: 28 ms with workers, 10 ms without, bench/inbox.py's
+    data). SET LOCAL needs a transaction: one of its own, or the caller's.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield
 
 
 def _page_of_matches(base: QuerySet[Conversation], tsquery: str, others: list, limit: int) -> RawSQL:

@@ -7,6 +7,7 @@ whatever the page size (the list page is asserted on that in tests).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from conversations import window
 from conversations.models import BusinessNumber, CannedResponse, Conversation, Label, Message
-from conversations.selectors import RECENT_FIRST, conversations_for_user, numbers_for_user, search
+from conversations.selectors import RECENT_FIRST, conversations_for_user, numbers_for_user, search, searching
 from core import cursors
 from core.cursors import InvalidCursor, Position, split_page
 from core.params import positive_int
@@ -190,9 +191,9 @@ def conversation_list(
         # Only this page's matches (after the cursor, in the list's order) are looked for.
         qs = search(user, filters.q, within=qs, order_by=RECENT_FIRST, limit=limit + 1)
     qs = _with_list_details(qs).order_by(*RECENT_FIRST)
-    rows, after = split_page(
-        _last_messages_attached(list(qs[: limit + 1])), limit, lambda row: Position(row.last_message_at, row.pk)
-    )
+    with searching() if filters.q else nullcontext():
+        found = _last_messages_attached(list(qs[: limit + 1]))
+    rows, after = split_page(found, limit, lambda row: Position(row.last_message_at, row.pk))
     return ListPage(conversations=rows, next_cursor=_cursor(after))
 
 

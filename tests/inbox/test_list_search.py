@@ -121,7 +121,24 @@ def test_the_search_page_runs_as_many_queries_as_the_list(client, agent, number,
     client.force_login(agent)
     client.get(f"/inbox/?q={q}")  # warm the session and permission caches the same way for both sizes
     found = rows if q != "nirgends" else 0
-    # Without rows there are no labels and no last messages to fetch: two queries fewer.
-    with django_assert_num_queries(QUERIES_ON_THE_LIST_PAGE - 2 * (found == 0)):
+    # Without rows there are no labels and no last messages to fetch: two queries fewer. The
+    # search plans without parallel workers (selectors.searching): its SET LOCAL, and here, inside
+    # the test's transaction, the savepoint around it and its release.
+    with django_assert_num_queries(QUERIES_ON_THE_LIST_PAGE + 3 - 2 * (found == 0)):
         response = client.get(f"/inbox/?q={q}")
     assert len(row_ids(response.content.decode())) == min(found, queries.PAGE_SIZE)
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as a request runs: the SET LOCAL ends with the search
+def test_a_search_is_planned_without_parallel_workers(agent, number):
+    """PostgreSQL over-estimates a prefix query and starts workers that cost more than the scan."""
+    from django.db import connection
+
+    from conversations.selectors import searching
+
+    with searching(), connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] == "0"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] != "0"  # only for the search
