@@ -204,8 +204,8 @@ def pair_backoff(line: Line) -> float:
     return wait
 
 
-def reset(phone_number_id: str) -> None:
-    """Forget a number's pacing state (tests, benches)."""
+def reset(phone_number_id: str = "*") -> None:
+    """Forget a number's pacing state, or every number's (tests, benches)."""
     client = _redis()
     if client is None:
         return

@@ -37,6 +37,16 @@ def _settings_for_tests(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _no_pacing_left_over():
+    """Pacing state stays in Redis for minutes (a slowed number, a customer's back-off): a test
+    must not meet an earlier test's or an earlier run's. Its sends would wait, and with Celery
+    eager each wait is a retry at once, until the recursion limit."""
+    from conversations import pacing
+
+    pacing.reset()
+
+
+@pytest.fixture(autouse=True)
 def _billing_defaults(request):
     """The shipped pricing rules, starting-point rate card and market map (a data migration).
 
