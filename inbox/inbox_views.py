@@ -90,12 +90,17 @@ def _window_closed_text(expired_at: datetime | None) -> str:
 
 
 def _header_response(request: HttpRequest, conversation: Conversation) -> HttpResponse:
-    """After an action in the header: the new header for htmx, the thread page otherwise."""
-    if request.htmx:
-        conversation = queries.conversation_for_agent(request.user, conversation.pk)
-        context = thread_context(request.user, conversation)
-        return render(request, "inbox/thread.html#header", context)
-    return redirect(_thread_url(conversation, request))
+    """After an action in the header: for htmx the new header, and out of band the customer
+    pane's labels and history, which the action changed; the thread page otherwise."""
+    if not request.htmx:
+        return redirect(_thread_url(conversation, request))
+    conversation = queries.conversation_for_agent(request.user, conversation.pk)
+    context = thread_context(request.user, conversation)
+    pane = {**context, **queries.contact_details(request.user, conversation), "part_oob": True}
+    html = render_to_string("inbox/thread.html#header", context, request=request)
+    html += render_to_string("inbox/contact.html#labels", pane, request=request)
+    html += render_to_string("inbox/contact.html#history", pane, request=request)
+    return HttpResponse(html)
 
 
 # --- pages ---------------------------------------------------------------------------------------

@@ -76,3 +76,19 @@ def test_a_thread_nobody_changed_says_so(client, agent, number):
     conversation = write(number, "Hallo", wa_id="4915100000309")
     client.force_login(agent)
     assert "No changes yet." in history(client, conversation)
+
+
+@pytest.mark.django_db
+def test_a_header_action_brings_the_panes_labels_and_history_along(client, agent, number):
+    """The pane beside the thread is not drawn again: its labels and history come out of band."""
+    conversation = write(number, "Hallo")
+    client.force_login(agent)
+    url = f"/inbox/c/{conversation.pk}/labels/"
+    html = client.post(url, {"name": "refund"}, HTTP_HX_REQUEST="true").content.decode()
+    assert html.lstrip().startswith(f'<header id="thread-{conversation.pk}-header"')  # the swap's target
+    labels = html.split(f'<p id="contact-labels-{conversation.pk}" hx-swap-oob="true">')[1].split("</p>")[0]
+    assert "refund" in labels
+    history_part = html.split(f'<ul id="contact-history-{conversation.pk}"')[1].split("</ul>")[0]
+    assert 'hx-swap-oob="true"' in history_part and "alice added the label refund" in history_part
+    # Without htmx: the thread page, as before.
+    assert client.post(url, {"name": "vip"}).status_code == 302
