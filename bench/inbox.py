@@ -30,7 +30,6 @@ BENCH_INBOX_SMALL_DATABASE_URL, default inbox_bench_inbox_small).
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import re
@@ -50,6 +49,9 @@ sys.path.insert(0, str(HERE))
 
 from ingest import wait_for_port  # noqa: E402
 from webhook_intake import PYTHON, ROOT, environment, free_port  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from core.cursors import encode as cursor_encode  # noqa: E402  (the pages' own cursor; needs no settings)
 
 SERVER = "postgres://postgres@127.0.0.1:5432"
 DATABASE_URL = os.environ.get("BENCH_INBOX_DATABASE_URL", f"{SERVER}/inbox_bench_inbox")
@@ -247,12 +249,6 @@ def fill(url: str, *, conversations: int, messages: int, contacts: int) -> None:
 # --- the pages -----------------------------------------------------------------------------------
 
 
-def cursor_encode(at, pk: int) -> str:
-    """inbox.queries.cursor_encode, without importing Django here."""
-    raw = f"{at.isoformat() if at else ''}|{pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
 def page_urls(url: str) -> dict[str, list[str]]:
     """Many URLs per page kind, so the run is not one cached row set."""
     with psycopg.connect(url) as conn:
@@ -273,6 +269,10 @@ def page_urls(url: str) -> dict[str, list[str]]:
         "thread_pane": [f"/inbox/c/{pk}/ thread-pane" for pk in threads],
         **{name: [f"/inbox/?q={quote(q)}"] for name, q in SEARCHES.items()},
     }
+
+
+def _first_row(html: str) -> str:
+    return html.split('id="conv-row-', 1)[1].split('"', 1)[0] if 'id="conv-row-' in html else ""
 
 
 def sign_in(base: str) -> str:
@@ -427,8 +427,13 @@ def main() -> None:
     try:
         wait_for_port(port)
         cookie = sign_in(base)
+        first_page = requests.get(f"{base}/inbox/", headers={"Cookie": cookie}, timeout=30).text
         for name, paths in urls.items():
             size = check_page(base, paths[0], cookie)
+            if name == "list_later_page":  # a cursor the server did not read would show the first page again
+                later = requests.get(base + paths[0], headers={"Cookie": cookie}, timeout=30).text
+                if _first_row(later) == _first_row(first_page):
+                    raise RuntimeError(f"{paths[0]}: the cursor was not read (the first page came back)")
             result = wrk(base, paths, cookie, seconds=args.seconds, connections=args.connections, workdir=workdir)
             goal = 100 if name.startswith("search") else 30
             emit(
