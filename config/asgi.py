@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -25,3 +26,8 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# What starting made (modules, settings, URL patterns: most of the heap) lives as long as the
+# process. Out of the garbage collector's way, its full passes no longer scan it all in the middle
+# of a request: bench/inbox.py's list page p99 went from 89-90 ms to 36-39 ms.
+gc.freeze()
