@@ -241,7 +241,7 @@ def test_the_customer_pane_beside_the_thread_folds_away_and_is_a_page_on_phones(
     page.click(f"#conv-row-{first.pk} a")
     pane = page.locator("#contact-pane")
     expect(pane).to_contain_text("Frida")
-    expect(pane).to_contain_text("+4915100000401")
+    expect(pane).to_contain_text("+49 1510 0000401")
     pane.locator("textarea[name=text]").fill("Ruft lieber nachmittags an")
     pane.get_by_role("button", name="Add note").click()
     expect(pane.locator(".contact-notes")).to_contain_text("Ruft lieber nachmittags an")

@@ -27,7 +27,7 @@ def test_the_pane_shows_the_customer_and_only_the_threads_agents_see(client, age
     client.force_login(agent)
     html = client.get(f"/inbox/c/{here.pk}/").content.decode()
     pane = html.split('id="contact-pane"')[1].split("</aside>")[0]
-    assert "Petra" in pane and "+4915100000301" in pane and "DE" in pane
+    assert "Petra" in pane and "+49 1510 0000301" in pane and "DE" in pane  # written as people do
     assert "customer tapped a stop button" in pane
     assert f"/inbox/c/{there.pk}/" not in pane  # alice works only the DE number
     assert "vip" not in pane
