@@ -1,4 +1,4 @@
-"""The signed-in user in three queries (inbox/auth_backend.py), with the same answers as Django's."""
+"""The signed-in user in two queries (inbox/auth_backend.py), with the same answers as Django's."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-def test_the_user_comes_with_profile_and_groups_and_permissions_in_three_queries(agent, django_assert_num_queries):
-    with django_assert_num_queries(3):
+def test_the_user_comes_with_profile_and_groups_and_permissions_in_two_queries(agent, django_assert_num_queries):
+    with django_assert_num_queries(2):
         user = InboxBackend().get_user(agent.pk)
         assert user.profile.time_zone is not None
         assert role_of(user) == role_of(user) == "agent"

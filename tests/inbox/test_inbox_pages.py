@@ -145,10 +145,10 @@ def test_the_list_page_runs_a_fixed_number_of_queries(client, agent, teammate, n
     assert len(row_ids(response.content.decode())) == rows
 
 
-# session, user with profile (time zone), groups (role), permissions (inbox/auth_backend.py), the
+# session, user with profile (time zone), groups (role) with permissions (inbox/auth_backend.py), the
 # rows (with their last message's id as a subquery), their labels, their last messages, the
 # numbers for the filter, the saved answers.
-QUERIES_ON_THE_LIST_PAGE = 9
+QUERIES_ON_THE_LIST_PAGE = 8
 
 
 # --- access --------------------------------------------------------------------------------------
