@@ -15,6 +15,8 @@ runs in a savepoint rolled back afterwards, so each caller finds the same world.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -25,6 +27,7 @@ from django.db import transaction
 from django.http import HttpResponseForbidden
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from inbox.services import user_create_or_update
 from tests.conftest import PASSWORD
@@ -149,8 +152,10 @@ def _world(number, other_number, agent, admin_user, finance) -> tuple[dict, dict
     from campaigns import services as campaigns
     from templates_app import services as templates
 
-    own_message = receive(number, at=utc(2026, 11, 30, 9))
-    other_message = receive(other_number, at=utc(2026, 11, 30, 9), wa_id="4915199999999")
+    # The customers wrote an hour ago: their windows are open whenever the test runs.
+    wrote = timezone.now() - timedelta(hours=1)
+    own_message = receive(number, at=wrote)
+    other_message = receive(other_number, at=wrote, wa_id="4915199999999")
     for message in (own_message, other_message):
         message.media_file.save("photo.jpg", ContentFile(b"\xff\xd8\xff"), save=False)
         message.media_mime_type = "image/jpeg"
