@@ -275,11 +275,7 @@ def thread_messages(
     Reactions are messages of their own (type "reaction", reply_to the message they react to);
     they are shown under that message, not as bubbles, when it is on the page.
     """
-    qs = (
-        Message.objects.filter(conversation=conversation)
-        .select_related("sender", "reply_to", "reply_to__sender")
-        .order_by("-created_at", "-id")
-    )
+    qs = _with_quotes(Message.objects.filter(conversation=conversation)).order_by("-created_at", "-id")
     position = _position(before)
     if position is not None and position.at is not None:
         at, pk = position
@@ -287,6 +283,16 @@ def thread_messages(
     rows, older = split_page(list(qs[: limit + 1]), limit, lambda message: Position(message.created_at, message.pk))
     rows.reverse()
     return ThreadPage(messages=attach_reactions(rows), older_cursor=_cursor(older))
+
+
+# What a bubble shows of the message it answers (inbox.fragments._quote): nothing else of it is read.
+QUOTED = ("id", "text", "type", "direction")
+
+
+def _with_quotes(qs: QuerySet[Message]) -> QuerySet[Message]:
+    """Messages with their sender and the quoted message's few shown fields, in the same query."""
+    unshown = [f"reply_to__{field.name}" for field in Message._meta.concrete_fields if field.name not in QUOTED]
+    return qs.select_related("sender", "reply_to").defer(*unshown)
 
 
 def attach_reactions(rows: list[Message]) -> list[Message]:
@@ -310,11 +316,7 @@ def attach_reactions(rows: list[Message]) -> list[Message]:
 
 def message_for_thread(conversation: Conversation, pk: int) -> Message | None:
     """One message with what its row shows (reply quote, reactions), for live updates."""
-    message = (
-        Message.objects.filter(conversation=conversation, pk=pk)
-        .select_related("sender", "reply_to", "reply_to__sender")
-        .first()
-    )
+    message = _with_quotes(Message.objects.filter(conversation=conversation, pk=pk)).first()
     if message is None:
         return None
     reactions = list(

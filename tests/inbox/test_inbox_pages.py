@@ -145,6 +145,31 @@ def test_the_list_page_runs_a_fixed_number_of_queries(client, agent, teammate, n
     assert len(row_ids(response.content.decode())) == rows
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("replies", [2, 20])
+def test_the_thread_pane_runs_a_fixed_number_of_queries(client, agent, number, replies, django_assert_num_queries):
+    """Quotes, senders and reactions come with the messages: more of them read nothing more."""
+    conversation = chat(number, text="Geht das?")
+    question = conversation.messages.get()
+    common = {"conversation": conversation, "direction": "out", "sender": agent, "status": "read"}
+    for i in range(replies):
+        Message.objects.create(**common, text=f"answer {i}", wamid=f"wq{i}", reply_to=question)
+        Message.objects.create(**common, type="reaction", text="👍", wamid=f"wr{i}", reply_to=question)
+    client.force_login(agent)
+    pane = {"HX-Request": "true", "HX-Target": "thread-pane"}
+    client.get(f"/inbox/c/{conversation.pk}/", headers=pane)  # reads the thread (unread badge) once
+    with django_assert_num_queries(QUERIES_ON_THE_THREAD_PANE):
+        html = client.get(f"/inbox/c/{conversation.pk}/", headers=pane).content.decode()
+    assert html.count('class="quote"') == replies and "Geht das?" in html
+
+
+# session, user with profile, groups with permissions, the conversation (with contact, number,
+# assignee) and its labels, the messages (with sender and quote), the teammates to assign, the
+# reply's price (2 while the number's free tier lasts), the customer's other threads, their
+# labels, notes, language, and the thread's history.
+QUERIES_ON_THE_THREAD_PANE = 14
+
+
 # session, user with profile (time zone), groups (role) with permissions (inbox/auth_backend.py), the
 # rows (with their last message's id as a subquery), their labels, their last messages, the
 # numbers for the filter, the saved answers.
