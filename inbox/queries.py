@@ -373,7 +373,10 @@ def contact_details(user, conversation: Conversation) -> dict:
 
     visible = conversations_for_user(user).filter(contact_id=conversation.contact_id)
     others = list(visible.exclude(pk=conversation.pk).select_related("number").order_by("-last_message_at", "-id"))
-    labels = list(Label.objects.filter(conversations__in=visible).distinct().order_by("name"))
+    if others:
+        labels = list(Label.objects.filter(conversations__in=visible).distinct().order_by("name"))
+    else:  # most customers write to one number: their labels are this thread's, already read with it
+        labels = list(conversation.labels.all())  # by name (Label's ordering), as the query above
     notes = list(ContactNote.objects.filter(contact_id=conversation.contact_id).select_related("author")[:50])
     # WhatsApp does not tell a customer's language; the last template language sent is the best hint.
     language = (

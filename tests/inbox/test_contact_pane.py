@@ -37,6 +37,22 @@ def test_the_pane_shows_the_customer_and_only_the_threads_agents_see(client, age
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("other_thread", [False, True])
+def test_the_panes_labels_are_the_customers_in_name_order(client, admin_user, number, other_number, other_thread):
+    """With one thread the pane's labels are that thread's (read with it); with more, all of them."""
+    here = write(number, "Hallo")
+    for name in ("vip", "Billing"):
+        services.conversation_label_add(conversation=here, name=name, by=admin_user)
+    if other_thread:
+        services.conversation_label_add(conversation=write(other_number, "Hi"), name="refund", by=admin_user)
+    client.force_login(admin_user)
+    html = client.get(f"/inbox/c/{here.pk}/").content.decode()
+    labels = html.split(f'<p id="contact-labels-{here.pk}">')[1].split("</p>")[0]
+    shown = [chip.split("<")[0] for chip in labels.split('<span class="label-chip">')[1:]]
+    assert shown == (["Billing", "refund", "vip"] if other_thread else ["Billing", "vip"])
+
+
+@pytest.mark.django_db
 def test_a_note_about_the_customer_shows_in_every_thread_with_them(client, admin_user, number, other_number):
     here = write(number, "Hallo")
     there = write(other_number, "Hello")
