@@ -96,6 +96,7 @@ DATABASES = {
         pool_max_size=env.env_int("DATABASE_POOL_MAX_SIZE", 10),
         conn_max_age=env.env_int("DATABASE_CONN_MAX_AGE", 0),
         pool_timeout=env.env_int("DATABASE_POOL_TIMEOUT", 10),
+        prepare_threshold=env.env_prepare_threshold("DATABASE_PREPARE_THRESHOLD", 5),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -473,8 +473,9 @@ def search(request, q: str = Query(..., min_length=1, max_length=200), limit: in
     user = _user(request)
     now = timezone.now()
     limit = _limit(limit)
-    conversations = list(selectors.search(user, q, limit=limit)[:limit])  # a page: the fast plan
-    hits = selectors.message_search(user, q, limit=limit)
+    with selectors.searching():
+        conversations = list(selectors.search(user, q, limit=limit)[:limit])  # a page: the fast plan
+        hits = selectors.message_search(user, q, limit=limit)
     return {
         "conversations": [conversation_out(c, now=now) for c in conversations],
         "messages": [

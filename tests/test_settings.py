@@ -21,7 +21,9 @@ PROBE = (
     " 'layer': settings.CHANNEL_LAYERS['default']['BACKEND'],"
     " 'eager': settings.CELERY_TASK_ALWAYS_EAGER, 'broker': settings.CELERY_BROKER_URL,"
     " 'debug': settings.DEBUG, 'conn_max_age': settings.DATABASES['default'].get('CONN_MAX_AGE'),"
-    " 'pool': settings.DATABASES['default'].get('OPTIONS', {}).get('pool')}))"
+    " 'pool': settings.DATABASES['default'].get('OPTIONS', {}).get('pool'),"
+    " 'binding': settings.DATABASES['default'].get('OPTIONS', {}).get('server_side_binding'),"
+    " 'prepare': settings.DATABASES['default'].get('OPTIONS', {}).get('prepare_threshold', 'unset')}))"
 )
 
 
@@ -29,6 +31,7 @@ def run_settings(**overrides: str) -> subprocess.CompletedProcess:
     names = (
         "DATABASE_URL",
         "DATABASE_POOL_MAX_SIZE",
+        "DATABASE_PREPARE_THRESHOLD",
         "REDIS_URL",
         "DEBUG",
         "SECRET_KEY",
@@ -67,6 +70,14 @@ def test_database_url_switches_to_postgresql_with_a_connection_pool():
     assert seen["db_name"] == "inbox_example"
     assert seen["pool"] == {"min_size": 2, "max_size": 10, "timeout": 10}
     assert seen["conn_max_age"] == 0
+    assert seen["binding"] is True
+    assert seen["prepare"] == 5
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler_in_transaction_mode():
+    seen = probe(DATABASE_URL="postgres://postgres@127.0.0.1:5432/inbox_example", DATABASE_PREPARE_THRESHOLD="off")
+    assert seen["prepare"] is None
+    assert seen["binding"] is True
 
 
 def test_the_pool_can_be_turned_off():
@@ -90,6 +101,8 @@ def test_redis_url_switches_channel_layer_and_celery():
         ("WHATSAPP_API_VERSION", "26"),
         ("WHATSAPP_GRAPH_URL", "graph.facebook.com"),
         ("DATABASE_POOL_MAX_SIZE", "-1"),
+        ("DATABASE_PREPARE_THRESHOLD", "-1"),
+        ("DATABASE_PREPARE_THRESHOLD", "sometimes"),
     ],
 )
 def test_bad_values_fail_at_start_naming_the_variable(name, value):
@@ -113,3 +126,31 @@ def test_env_str_reads_docker_secret_files(monkeypatch, tmp_path):
     monkeypatch.setenv("SOME_SECRET_FILE", str(tmp_path / "missing"))
     with pytest.raises(ImproperlyConfigured, match="SOME_SECRET_FILE"):
         env.env_str("SOME_SECRET")
+
+
+@pytest.mark.django_db
+def test_postgresql_prepares_a_statement_the_connection_runs_again_and_again():
+    # Parameters travel apart from the SQL (server_side_binding), so psycopg can prepare a
+    # statement after its fifth run (prepare_threshold) and PostgreSQL stops parsing it again.
+    from django.db import connection
+
+    from conversations.models import Contact
+
+    assert connection.vendor == "postgresql"
+    for _ in range(6):
+        Contact.objects.filter(wa_id="4915100000000").exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any("conversations_contact" in statement and "$1" in statement for statement in prepared), prepared
+
+
+@pytest.mark.django_db
+def test_postgresql_plans_each_run_for_its_values_so_partial_indexes_stay_usable():
+    # A plan made once for any value cannot use `webhook_queue_idx` (WHERE state = 'received'):
+    # the processor's claim would read every event ever stored.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_custom_plan"
