@@ -89,6 +89,22 @@ def test_a_search_unites_names_numbers_and_messages_each_thread_once(monkeypatch
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("q", ["+49 151 234", "(151) 234-56", "151/234", "49.151.234", "4915123"])
+def test_a_number_written_as_people_write_it_finds_the_customer(agent, number, q):
+    customer = thread(number, "Hi", hours_ago=1, name="Tim", wa_id="4915123456789")
+    thread(number, "Hi", hours_ago=2, name="Ute", wa_id="447700900123")
+    assert all_pages(agent, q, limit=30) == [customer.pk]
+
+
+@pytest.mark.django_db
+def test_an_order_number_finds_its_messages_not_customers_whose_number_holds_its_digits(agent, number):
+    order = thread(number, "Wo bleibt B4700?", hours_ago=2, name="Ute", wa_id="447700900123")
+    thread(number, "Hallo", hours_ago=1, name="Tim", wa_id="4915147001234")  # 4700 in the number
+    assert all_pages(agent, "B4700", limit=30) == [order.pk]
+    assert all_pages(agent, "B4700", limit=1) == [order.pk]
+
+
+@pytest.mark.django_db
 def test_a_search_shows_only_the_agents_numbers(agent, number, other_number):
     mine = thread(number, "Paket", hours_ago=2)
     thread(other_number, "Paket", hours_ago=1)
