@@ -119,17 +119,20 @@ def database_config(
     # Parameters travel apart from the statement (PostgreSQL's extended protocol) instead of being
     # quoted into it by psycopg, and a statement a connection has run prepare_threshold times is
     # prepared: PostgreSQL parses it no more. The pooled connections live long, so a page's
-    # queries are parsed once per connection instead of once per request.
+    # queries are parsed once per connection instead of once per request. Behind a pooler in
+    # transaction mode, which hands each transaction another server session, prepared statements
+    # must be off (DATABASE_PREPARE_THRESHOLD=off).
     config.setdefault("OPTIONS", {})["server_side_binding"] = True
     config["OPTIONS"]["prepare_threshold"] = prepare_threshold
-    # But each run is still planned for its own values. A plan made once for any value (PostgreSQL
-    # may switch a prepared statement to one) cannot use a partial index whose condition names a
-    # value: the processor's claim of `state = 'received'` events then scans every event ever
-    # stored (138 ms instead of 0.5 ms at 60,000 events; bench/ingest.py: 1,032 -> 474 msg/s
-    # applied), and the queues of replies, campaigns and callbacks have such indexes too.
-    config["OPTIONS"]["options"] = "-c plan_cache_mode=force_custom_plan"
-    # Behind a pooler in transaction mode, which hands each transaction another server session,
-    # turn prepared statements off (DATABASE_PREPARE_THRESHOLD=off).
+    if prepare_threshold is not None:
+        # But each run is still planned for its own values. A plan made once for any value
+        # (PostgreSQL may switch a prepared statement to one) cannot use a partial index whose
+        # condition names a value: the processor's claim of `state = 'received'` events then scans
+        # every event ever stored (138 ms instead of 0.5 ms at 60,000 events; bench/ingest.py:
+        # 1,032 -> 474 msg/s applied), and the queues of replies, campaigns and callbacks have such
+        # indexes too. Statements that are not prepared are planned for their values anyway.
+        options = config["OPTIONS"].get("options", "")  # DATABASE_URL's ?options=, if any
+        config["OPTIONS"]["options"] = f"{options} -c plan_cache_mode=force_custom_plan".strip()
     if pool_max_size:
         # A request waits at most pool_timeout seconds for a free connection, then fails instead of hanging.
         config.setdefault("OPTIONS", {})["pool"] = {

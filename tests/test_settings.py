@@ -23,7 +23,8 @@ PROBE = (
     " 'debug': settings.DEBUG, 'conn_max_age': settings.DATABASES['default'].get('CONN_MAX_AGE'),"
     " 'pool': settings.DATABASES['default'].get('OPTIONS', {}).get('pool'),"
     " 'binding': settings.DATABASES['default'].get('OPTIONS', {}).get('server_side_binding'),"
-    " 'prepare': settings.DATABASES['default'].get('OPTIONS', {}).get('prepare_threshold', 'unset')}))"
+    " 'prepare': settings.DATABASES['default'].get('OPTIONS', {}).get('prepare_threshold', 'unset'),"
+    " 'options': settings.DATABASES['default'].get('OPTIONS', {}).get('options')}))"
 )
 
 
@@ -72,12 +73,20 @@ def test_database_url_switches_to_postgresql_with_a_connection_pool():
     assert seen["conn_max_age"] == 0
     assert seen["binding"] is True
     assert seen["prepare"] == 5
+    assert seen["options"] == "-c plan_cache_mode=force_custom_plan"
+
+
+def test_the_plan_mode_joins_the_options_the_database_url_gives():
+    url = "postgres://postgres@127.0.0.1:5432/inbox_example?options=-c%20statement_timeout%3D5000"
+    seen = probe(DATABASE_URL=url)
+    assert seen["options"] == "-c statement_timeout=5000 -c plan_cache_mode=force_custom_plan"
 
 
 def test_prepared_statements_can_be_turned_off_for_a_pooler_in_transaction_mode():
     seen = probe(DATABASE_URL="postgres://postgres@127.0.0.1:5432/inbox_example", DATABASE_PREPARE_THRESHOLD="off")
     assert seen["prepare"] is None
     assert seen["binding"] is True
+    assert seen["options"] is None  # a pooler may refuse startup options; nothing is prepared to need it
 
 
 def test_the_pool_can_be_turned_off():
