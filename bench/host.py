@@ -1,6 +1,7 @@
 """What the host took from a run: on a virtual machine, the hypervisor may give this machine's
 cores to another guest for a while ("steal"). A figure taken while a tenth of the CPU time was
-stolen is not comparable to one taken without; each scenario prints the share beside its figures."""
+stolen is not comparable to one taken without. bench/inbox.py prints the share beside each page's
+figures."""
 
 from __future__ import annotations
 
