@@ -13,6 +13,24 @@ from django.utils.translation import gettext_lazy as _
 from conversations import window
 
 
+def number_shown(name: str, display_phone_number: str) -> str:
+    """A business number as the pages name it: its name, else the number."""
+    return name or f"+{display_phone_number.lstrip('+')}"
+
+
+def contact_shown(name: str, profile_name: str, wa_id: str, user_id: str) -> str:
+    """A customer as the pages name them: the agent's name for the customer, else their WhatsApp
+    profile name, else the number (else Meta's business-scoped user id)."""
+    return name or profile_name or (f"+{wa_id}" if wa_id else user_id)
+
+
+def contact_initial(name: str, profile_name: str, wa_id: str) -> str:
+    """A customer's avatar letter: of the agent's name for them, else the WhatsApp profile name,
+    else the number."""
+    text = (name or profile_name or wa_id or "?").strip()
+    return text[:1].upper() if text else "?"
+
+
 class BusinessNumber(models.Model):
     """One WhatsApp business phone number (an inbox); Meta routes webhooks by phone_number_id."""
 
@@ -37,7 +55,7 @@ class BusinessNumber(models.Model):
         ordering = ["display_phone_number"]
 
     def __str__(self) -> str:
-        return self.name or f"+{self.display_phone_number.lstrip('+')}"
+        return number_shown(self.name, self.display_phone_number)
 
 
 class Contact(models.Model):
@@ -90,8 +108,7 @@ class Contact(models.Model):
 
     @property
     def display_name(self) -> str:
-        """The agent's name for the customer, else their WhatsApp profile name, else the number."""
-        return self.name or self.profile_name or (f"+{self.wa_id}" if self.wa_id else self.user_id)
+        return contact_shown(self.name, self.profile_name, self.wa_id, self.user_id)
 
     @property
     def marketing_opted_out(self) -> bool:

@@ -20,12 +20,12 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
+from inbox.list_rows import ListRow
 from inbox.queries import window_state
 from inbox.templatetags.desk_tags import retry_offer
 from inbox.templatetags.inbox_tags import (
     failure_reason,
     id_url,
-    initial,
     is_image,
     iso,
     label_chips,
@@ -53,7 +53,7 @@ def csrf_input(token) -> str:
 # --- the list row --------------------------------------------------------------------------------
 
 
-def conversation_row(row, *, current_id=None, list_qs: str = "") -> SafeString:
+def conversation_row(row: ListRow, *, current_id=None, list_qs: str = "") -> SafeString:
     """One conversation in the list: who, the last message, the window, status and assignee."""
     win = window_state(row)
     href = esc(id_url("inbox:thread", row.pk) + (f"?{list_qs}" if list_qs else ""))
@@ -64,7 +64,7 @@ def conversation_row(row, *, current_id=None, list_qs: str = "") -> SafeString:
     else:
         status = ""
     if row.assignee:
-        assignee = f'<span class="assignee" title="{esc(_("Assigned to"))}">{esc(_person(row.assignee))}</span>'
+        assignee = f'<span class="assignee" title="{esc(_("Assigned to"))}">{esc(row.assignee)}</span>'
     else:
         assignee = f'<span class="assignee muted">{esc(_("unassigned"))}</span>'
     unread = (
@@ -78,11 +78,11 @@ def conversation_row(row, *, current_id=None, list_qs: str = "") -> SafeString:
         f'  <a href="{href}"\n'
         f'     hx-get="{href}"\n'
         f'     hx-target="#thread-pane" hx-swap="outerHTML" hx-push-url="true">\n'
-        f'    <span class="avatar" aria-hidden="true">{esc(initial(row.contact))}</span>\n'
+        f'    <span class="avatar" aria-hidden="true">{esc(row.contact_initial)}</span>\n'
         f'    <span class="row-main">\n'
         f'      <span class="row-top">\n'
         f'        <strong class="name">{esc(row.contact)}</strong>\n'
-        f"        {time_element(getattr(row, 'last_at', None) or row.last_message_at)}\n"
+        f"        {time_element(row.last_at or row.last_message_at)}\n"
         f"      </span>\n"
         f'      <span class="row-mid">\n'
         f'        <span class="snippet">{row_snippet(row)}</span>\n'
@@ -93,7 +93,7 @@ def conversation_row(row, *, current_id=None, list_qs: str = "") -> SafeString:
         f"        {window_badge(win)}\n"
         f"        {status}\n"
         f"        {assignee}\n"
-        f"        {label_chips(row.labels.all())}\n"
+        f"        {label_chips(row.labels)}\n"
         f"      </span>\n"
         f"    </span>\n"
         f"  </a>\n"

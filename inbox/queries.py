@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from conversations.selectors import RECENT_FIRST, conversations_for_user, number
 from core import cursors
 from core.cursors import InvalidCursor, Position, split_page
 from core.params import positive_int
+from inbox.list_rows import ListRow, list_rows
 
 PAGE_SIZE = 30
 THREAD_PAGE_SIZE = 50
@@ -98,63 +99,15 @@ class ListFilters:
 
 @dataclass
 class ListPage:
-    conversations: list[Conversation]
+    conversations: list[ListRow]
     next_cursor: str | None
     numbers: list[BusinessNumber] = field(default_factory=list)
 
 
-def _with_list_details(qs: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    """The row's extras: the id of the thread's last message (one subquery) and the labels (one
-    prefetch); `_last_messages_attached` then reads those messages in one more query.
-
-    The last message is the one the thread ends with (msg_thread_order_idx's order), from
-    either side, notes included, so the row shows the thread's real latest activity. Only a
-    reaction that still stands counts: not an empty one (a reaction taken back), nor one that
-    the same side replaced or took back later.
-    """
-    replaced = Message.objects.filter(
-        conversation=OuterRef("conversation"),
-        type="reaction",
-        direction=OuterRef("direction"),
-        context_wamid=OuterRef("context_wamid"),
-        created_at__gt=OuterRef("created_at"),
-    )
-    last = (
-        Message.objects.filter(conversation=OuterRef("pk"))
-        .exclude(type="reaction", text="")
-        .exclude(Q(type="reaction") & Exists(replaced))
-        .order_by("-created_at", "-id")
-    )
-    # One subquery for the id, not one per shown field: each costs PostgreSQL a plan and Django
-    # a compile, and a live update renders a row for every batch.
-    return qs.annotate(last_id=Subquery(last.values("pk")[:1])).prefetch_related(
-        Prefetch("labels", queryset=Label.objects.order_by("name"))
-    )
-
-
-def _last_messages_attached(rows: list[Conversation]) -> list[Conversation]:
-    """What the rows show of their last message (text, type, side, status and its own time, as
-    its bubble shows it: Meta's timestamp for the customer's, when Meta took ours, else
-    queued), read in one query for all of them."""
-    ids = [row.last_id for row in rows if row.last_id is not None]
-    last = (
-        {
-            message.pk: message
-            for message in Message.objects.filter(pk__in=ids).only(
-                "text", "type", "direction", "status", "sent_at", "created_at"
-            )
-        }
-        if ids
-        else {}
-    )
-    for row in rows:
-        message = last.get(row.last_id)
-        row.last_text = message.text if message else None
-        row.last_type = message.type if message else None
-        row.last_direction = message.direction if message else None
-        row.last_status = message.status if message else None
-        row.last_at = (message.sent_at or message.created_at) if message else None
-    return rows
+def _page(qs: QuerySet[Conversation], limit: int) -> list[ListRow]:
+    """The rows of the first `limit + 1` conversations of `qs`, in its order: their ids by the
+    ORM (filters, scope, search), what the rows show in one more statement (inbox.list_rows)."""
+    return list_rows(list(qs.values_list("pk", flat=True)[: limit + 1]))
 
 
 def conversation_list(
@@ -190,9 +143,8 @@ def conversation_list(
     if filters.q:
         # Only this page's matches (after the cursor, in the list's order) are looked for.
         qs = search(user, filters.q, within=qs, order_by=RECENT_FIRST, limit=limit + 1)
-    qs = _with_list_details(qs).order_by(*RECENT_FIRST)
     with searching() if filters.q else nullcontext():
-        found = _last_messages_attached(list(qs[: limit + 1]))
+        found = _page(qs.order_by(*RECENT_FIRST), limit)
     rows, after = split_page(found, limit, lambda row: Position(row.last_message_at, row.pk))
     return ListPage(conversations=rows, next_cursor=_cursor(after))
 
@@ -208,36 +160,26 @@ def _closing_soonest_page(qs: QuerySet[Conversation], cursor: str | None, limit:
         at, pk = position
         qs = qs.filter(Q(last_inbound_at__gt=at) | Q(last_inbound_at=at, pk__gt=pk))
     rows, after = split_page(
-        _last_messages_attached(list(_with_list_details(qs).order_by("last_inbound_at", "id")[: limit + 1])),
-        limit,
-        lambda row: Position(row.last_inbound_at, row.pk),
+        _page(qs.order_by("last_inbound_at", "id"), limit), limit, lambda row: Position(row.last_inbound_at, row.pk)
     )
     return ListPage(conversations=rows, next_cursor=_cursor(after))
 
 
-# What list.html's row shows of the conversation's relations (read in the row's query).
-ROW_RELATED = ("contact", "number", "assignee")
-
-
-def conversation_row(user, pk: int) -> Conversation | None:
-    """One list row, with the same extras as the list (for live updates); None if not visible."""
-    return _one_row(_with_list_details(conversations_for_user(user).filter(pk=pk)))
-
-
-def conversation_row_unchecked(pk: int) -> Conversation | None:
-    """One list row for live updates whose reader's access was already checked (inbox.live)."""
-    return _one_row(_with_list_details(Conversation.objects.filter(pk=pk)))
-
-
-def conversation_rows_unchecked(pks: list[int]) -> list[Conversation]:
-    """Several list rows at once (a processor batch's), in the same three queries as one."""
-    qs = _with_list_details(Conversation.objects.filter(pk__in=pks)).select_related(*ROW_RELATED)
-    return _last_messages_attached(list(qs))
-
-
-def _one_row(qs: QuerySet[Conversation]) -> Conversation | None:
-    rows = _last_messages_attached(list(qs.select_related(*ROW_RELATED)[:1]))
+def conversation_row(user, pk: int) -> ListRow | None:
+    """One list row (for live updates); None if the user may not see it."""
+    rows = _page(conversations_for_user(user).filter(pk=pk), 0)
     return rows[0] if rows else None
+
+
+def conversation_row_unchecked(pk: int) -> ListRow | None:
+    """One list row for live updates whose reader's access was already checked (inbox.live)."""
+    rows = list_rows([pk])
+    return rows[0] if rows else None
+
+
+def conversation_rows_unchecked(pks: list[int]) -> list[ListRow]:
+    """Several list rows at once (a processor batch's), in one query."""
+    return list_rows(pks)
 
 
 def numbers_of(user) -> list[BusinessNumber]:

@@ -14,6 +14,7 @@ from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from conversations.models import contact_initial
 from inbox.queries import window_state
 
 TYPE_LABELS = {
@@ -63,10 +64,9 @@ def sort_key(value: datetime | None) -> str:
 
 @register.filter
 def initial(contact) -> str:
-    # The name shown beside it: the agent's name for the customer, else the WhatsApp profile name.
-    shown = getattr(contact, "name", "") or getattr(contact, "profile_name", "")
-    text = (shown or getattr(contact, "wa_id", "") or "?").strip()
-    return text[:1].upper() if text else "?"
+    return contact_initial(
+        getattr(contact, "name", ""), getattr(contact, "profile_name", ""), getattr(contact, "wa_id", "")
+    )
 
 
 @register.filter
@@ -267,6 +267,6 @@ def row_snippet(row) -> str:
 
 
 @register.simple_tag
-def label_chips(labels) -> str:
-    """The row's labels as chips."""
-    return format_html_join("", '<span class="label-chip">{}</span>', ((label.name,) for label in labels))
+def label_chips(names) -> str:
+    """The row's labels (their names) as chips."""
+    return format_html_join("", '<span class="label-chip">{}</span>', ((name,) for name in names))

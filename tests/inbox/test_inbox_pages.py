@@ -171,9 +171,9 @@ QUERIES_ON_THE_THREAD_PANE = 13
 
 
 # session, user with profile (time zone), groups (role) with permissions (inbox/auth_backend.py), the
-# rows (with their last message's id as a subquery), their labels, their last messages, the
-# numbers for the filter, the saved answers.
-QUERIES_ON_THE_LIST_PAGE = 8
+# ids of the page's threads, what their rows show (labels and last message included,
+# inbox/list_rows.py), the numbers for the filter, the saved answers.
+QUERIES_ON_THE_LIST_PAGE = 7
 
 
 # --- access --------------------------------------------------------------------------------------

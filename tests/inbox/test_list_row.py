@@ -116,6 +116,36 @@ def test_the_live_row_shows_the_same_as_the_list(agent, number):
 
 
 @pytest.mark.django_db
+def test_the_row_names_people_as_the_thread_does(client, agent, teammate, number):
+    """The row is read by hand (inbox/list_rows.py): it names the customer, the number and the
+    assignee as the models do, and shows the labels by name."""
+    conversation = customer_writes(number).conversation
+    client.force_login(agent)
+    row = row_html(client, conversation)
+    assert "Jana Schmidt" in row and ">J</span>" in row  # the WhatsApp profile name and its initial
+    assert f'<span class="muted">{conversation.number}</span>' in row
+    assert 'class="assignee muted">unassigned' in row and "label-chip" not in row
+
+    conversation.contact.name = "Frau Schmidt (Stammkundin)"
+    conversation.contact.save()
+    services.conversation_assign(conversation=conversation, assignee=teammate, by=agent)
+    for name in ("vip", "Beschwerde"):
+        services.conversation_label_add(conversation=conversation, name=name, by=agent)
+    row = row_html(client, conversation)
+    assert "Frau Schmidt (Stammkundin)" in row and ">F</span>" in row  # the agent's name for the customer wins
+    assert '<span class="assignee" title="Assigned to">bob</span>' in row  # no full name: the username
+    assert re.findall(r'class="label-chip">([^<]+)<', row) == ["Beschwerde", "vip"]
+    teammate.first_name, teammate.last_name = "Bob", "Berg"
+    teammate.save()
+    assert ">Bob Berg</span>" in row_html(client, conversation)
+
+    conversation.contact.name, conversation.contact.profile_name = "", ""
+    conversation.contact.save()
+    row = row_html(client, conversation)
+    assert "+4915100000501" in row and ">4</span>" in row  # the number, and its first digit
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("rows", [4, 24])
 def test_the_list_runs_a_fixed_number_of_queries_whatever_the_last_activity(
     client,

@@ -137,10 +137,10 @@ def test_the_search_page_runs_as_many_queries_as_the_list(client, agent, number,
     client.force_login(agent)
     client.get(f"/inbox/?q={q}")  # warm the session and permission caches the same way for both sizes
     found = rows if q != "nirgends" else 0
-    # Without rows there are no labels and no last messages to fetch: two queries fewer. The
+    # Without rows there are no rows to read (inbox.list_rows): one query fewer. The
     # search plans without parallel workers (selectors.searching): its SET LOCAL, and here, inside
     # the test's transaction, the savepoint around it and its release.
-    with django_assert_num_queries(QUERIES_ON_THE_LIST_PAGE + 3 - 2 * (found == 0)):
+    with django_assert_num_queries(QUERIES_ON_THE_LIST_PAGE + 3 - (found == 0)):
         response = client.get(f"/inbox/?q={q}")
     assert len(row_ids(response.content.decode())) == min(found, queries.PAGE_SIZE)
 
