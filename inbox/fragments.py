@@ -14,27 +14,35 @@ into it are escaped."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+
 from django.template.defaultfilters import linebreaksbr
+from django.utils import timezone
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from conversations.models import Conversation
 from inbox.list_rows import ListRow
 from inbox.queries import window_state
 from inbox.templatetags.desk_tags import retry_offer
 from inbox.templatetags.inbox_tags import (
+    closed_badge,
     failure_reason,
     id_url,
     is_image,
-    iso,
     label_chips,
+    list_time,
+    open_badge,
     reaction_buttons,
     row_snippet,
     sort_key,
     time_element,
     type_label,
-    window_badge,
 )
 
 
@@ -53,24 +61,76 @@ def csrf_input(token) -> str:
 # --- the list row --------------------------------------------------------------------------------
 
 
+def conversation_rows(rows: list[ListRow], *, current_id=None, list_qs: str = "") -> SafeString:
+    """The list's rows. What every row of a page shares (the viewer's language, zone and day,
+    the words, the time) is looked up once per page, not once per row: 30 rows took 4.1 ms, and
+    half of it went to those lookups (bench/inbox.py's data)."""
+    zone, language = timezone.get_current_timezone(), get_language()
+    page = _RowPage(
+        words=_row_words(language),
+        zone=zone,
+        language=language,
+        today=timezone.localdate(timezone=zone),
+        now=timezone.now(),
+        current_id=current_id,
+        query=f"?{list_qs}" if list_qs else "",
+    )
+    return mark_safe("\n".join(_row(row, page) for row in rows))
+
+
 def conversation_row(row: ListRow, *, current_id=None, list_qs: str = "") -> SafeString:
     """One conversation in the list: who, the last message, the window, status and assignee."""
-    win = window_state(row)
-    href = esc(id_url("inbox:thread", row.pk) + (f"?{list_qs}" if list_qs else ""))
-    classes = "conv-row" + (" current" if row.pk == current_id else "") + (" unread" if row.unread_count else "")
-    window_data = f'open" data-expires="{iso(win["expires_at"])}' if win["open"] else "closed"
+    return conversation_rows([row], current_id=current_id, list_qs=list_qs)
+
+
+@dataclass(frozen=True, slots=True)
+class _RowPage:
+    words: dict[str, str]
+    zone: object
+    language: str
+    today: date
+    now: datetime
+    current_id: int | None
+    query: str
+
+
+@lru_cache(maxsize=16)
+def _row_words(language: str) -> dict[str, str]:
+    """The row's words in one language, escaped as {% translate %} wrote them."""
+    return {
+        "assigned": esc(_("Assigned to")),
+        "unassigned": esc(_("unassigned")),
+        "unread": esc(_("unread")),
+        **{f"status-{value}": esc(label) for value, label in Conversation.Status.choices},
+    }
+
+
+def _row(row: ListRow, page: _RowPage) -> str:
+    words = page.words
+    win = window_state(row, page.now)
+    href = esc(id_url("inbox:thread", row.pk) + page.query)
+    classes = "conv-row" + (" current" if row.pk == page.current_id else "") + (" unread" if row.unread_count else "")
+    if win["open"]:
+        window_data = f'open" data-expires="{timezone.localtime(win["expires_at"]).isoformat()}'
+        badge = open_badge(win, page.zone, page.language)
+    else:
+        window_data = "closed"
+        badge = closed_badge(win, page.language)
     if row.status != "open":
-        status = f'<span class="badge status-{esc(row.status)}">{esc(row.get_status_display())}</span>'
+        label = words.get(f"status-{row.status}", esc(row.status))
+        status = f'<span class="badge status-{esc(row.status)}">{label}</span>'
     else:
         status = ""
     if row.assignee:
-        assignee = f'<span class="assignee" title="{esc(_("Assigned to"))}">{esc(row.assignee)}</span>'
+        assignee = f'<span class="assignee" title="{words["assigned"]}">{esc(row.assignee)}</span>'
     else:
-        assignee = f'<span class="assignee muted">{esc(_("unassigned"))}</span>'
-    unread = (
-        f'<span class="unread-badge" title="{esc(_("unread"))}">{row.unread_count}</span>' if row.unread_count else ""
-    )
-    return mark_safe(
+        assignee = f'<span class="assignee muted">{words["unassigned"]}</span>'
+    unread = ""
+    if row.unread_count:
+        unread = f'<span class="unread-badge" title="{words["unread"]}">{row.unread_count}</span>'
+    shown_at = row.last_at or row.last_message_at
+    when = list_time(shown_at, page.zone, page.language, page.today) if shown_at else ""
+    return (
         f'<li id="conv-row-{row.pk}" class="{classes}"\n'
         f'    data-sort="{sort_key(row.last_message_at)}" data-id="{row.pk}" data-status="{esc(row.status)}"\n'
         f'    data-assignee="{row.assignee_id if row.assignee_id is not None else ""}" data-number="{row.number_id}"\n'
@@ -82,7 +142,7 @@ def conversation_row(row: ListRow, *, current_id=None, list_qs: str = "") -> Saf
         f'    <span class="row-main">\n'
         f'      <span class="row-top">\n'
         f'        <strong class="name">{esc(row.contact)}</strong>\n'
-        f"        {time_element(row.last_at or row.last_message_at)}\n"
+        f"        {when}\n"
         f"      </span>\n"
         f'      <span class="row-mid">\n'
         f'        <span class="snippet">{row_snippet(row)}</span>\n'
@@ -90,7 +150,7 @@ def conversation_row(row: ListRow, *, current_id=None, list_qs: str = "") -> Saf
         f"      </span>\n"
         f'      <span class="row-meta">\n'
         f'        <span class="muted">{esc(row.number)}</span>\n'
-        f"        {window_badge(win)}\n"
+        f"        {badge}\n"
         f"        {status}\n"
         f"        {assignee}\n"
         f"        {label_chips(row.labels)}\n"

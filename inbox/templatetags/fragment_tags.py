@@ -15,6 +15,11 @@ def conversation_row(context, row):
 
 
 @register.simple_tag(takes_context=True)
+def conversation_rows(context, rows):
+    return fragments.conversation_rows(rows, current_id=context.get("current_id"), list_qs=context.get("list_qs") or "")
+
+
+@register.simple_tag(takes_context=True)
 def message_item(context, message):
     return fragments.message_item(
         message,

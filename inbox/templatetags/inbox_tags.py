@@ -178,6 +178,11 @@ def time_element(value: datetime | None, style: str = "list") -> str:
     return _time_element(value, style, zone, language, timezone.localdate(timezone=zone))
 
 
+def list_time(value: datetime, zone, language: str, today) -> str:
+    """time_element(value) for a viewer already known (a page of rows looks them up once)."""
+    return _time_element(value, "list", zone, language, today)
+
+
 @lru_cache(maxsize=_VIEWS_KEPT)
 def _time_element(value: datetime, style: str, zone, language, today) -> str:
     local = timezone.localtime(value, zone)
@@ -195,9 +200,18 @@ def window_badge(win: dict) -> str:
     """The service window's badge (open with the time left, never opened, or closed); the
     translations are trusted as in {% blocktranslate %}, the values are escaped."""
     if not win["open"]:
-        return _closed_badge(win["never"], get_language())
-    zone, language = _viewer()
+        return closed_badge(win, get_language())
+    return open_badge(win, *_viewer())
+
+
+def open_badge(win: dict, zone, language: str) -> str:
+    """window_badge(win) of an open window, for a viewer already known."""
     return _open_badge(win["expires_at"], win["hours_left"], win["minutes_left"], win["ending_soon"], zone, language)
+
+
+def closed_badge(win: dict, language: str) -> str:
+    """window_badge(win) of a closed window, in a language already known."""
+    return _closed_badge(win["never"], language)
 
 
 @lru_cache(maxsize=_VIEWS_KEPT)
@@ -260,7 +274,9 @@ def row_snippet(row) -> str:
         # As {% blocktranslate %} writes it: the value escaped (None as "None"), the words trusted.
         parts.append(_("Reacted %(emoji)s") % {"emoji": conditional_escape(text)})
     elif text:
-        parts.append(conditional_escape(Truncator(text).chars(90)))
+        # Truncator counts characters as a reader sees them, never more than len(): a short text
+        # (most) is kept whole without it.
+        parts.append(conditional_escape(text if len(text) <= 90 else Truncator(text).chars(90)))
     elif kind:
         parts.append(f"<em>{conditional_escape(type_label(kind))}</em>")
     return mark_safe("".join(parts))

@@ -146,6 +146,26 @@ def test_the_row_names_people_as_the_thread_does(client, agent, teammate, number
 
 
 @pytest.mark.django_db
+def test_a_page_of_rows_speaks_the_viewers_language(client, agent, teammate, number):
+    """The rows' words are looked up once per page and language (inbox.fragments.conversation_rows)."""
+    waiting = customer_writes(number, wa_id="4915100000601").conversation
+    services.conversation_status_set(conversation=waiting, status="pending", by=agent)
+    mine = customer_writes(number, wa_id="4915100000602").conversation
+    services.conversation_assign(conversation=mine, assignee=teammate, by=agent)
+    client.force_login(agent)
+    for language, words in {
+        "de": ("Wartend", "nicht zugewiesen", 'title="Zugewiesen an"'),
+        "en": ("Pending", "unassigned", 'title="Assigned to"'),
+    }.items():
+        html = client.get("/inbox/?status=all", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        rows = {pk: re.search(rf'<li id="conv-row-{pk}".*?</li>', html, re.S).group(0) for pk in (waiting.pk, mine.pk)}
+        pending, unassigned, assigned = words
+        assert f'<span class="badge status-pending">{pending}</span>' in rows[waiting.pk]
+        assert unassigned in rows[waiting.pk] and assigned in rows[mine.pk]
+        assert "status-pending" not in rows[mine.pk]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("rows", [4, 24])
 def test_the_list_runs_a_fixed_number_of_queries_whatever_the_last_activity(
     client,
