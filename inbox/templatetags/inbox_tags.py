@@ -70,6 +70,15 @@ def initial(contact) -> str:
 
 
 @register.filter
+def person(user) -> str:
+    """A teammate as the pages name them: the full name, else the username; "" for an account
+    deleted since (None), where `|default:` on the username would raise instead of falling back."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.username
+
+
+@register.filter
 def failure_reason(message) -> str:
     """Meta's refusal in plain words for agents (whatsapp.errors when present)."""
     code = getattr(message, "error_code", None)

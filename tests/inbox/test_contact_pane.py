@@ -65,6 +65,39 @@ def test_a_note_about_the_customer_shows_in_every_thread_with_them(client, admin
 
 
 @pytest.mark.django_db
+def test_notes_name_their_author_newest_first_and_outlive_the_account(client, admin_user, agent, teammate, number):
+    """The pane's notes are read by hand (inbox/customer_pane.py): who wrote them as the pages
+    name people (full name, else username, "—" once the account is gone), newest first."""
+    here = write(number, "Hallo")
+    teammate.first_name, teammate.last_name = "Bob", "Berg"
+    teammate.save()
+    for author, text in ((agent, "Erste Notiz"), (teammate, "Zweite Notiz"), (admin_user, "Dritte Notiz")):
+        ContactNote.objects.create(contact=here.contact, author=author, text=text)
+    admin_user_pk = admin_user.pk
+    admin_user.delete()
+    client.force_login(agent)
+    html = client.get(f"/inbox/c/{here.pk}/contact/").content.decode()
+    notes = html.split('<ul class="contact-notes">')[1].split("</ul>")[0]
+    shown = [(p.split("</p>")[0], who.split(" · ")[0]) for p, who in (
+        item.split('<p>')[1].split('<span class="muted small">') for item in notes.split("<li>")[1:]
+    )]  # fmt: skip
+    assert shown == [("Dritte Notiz", "—"), ("Zweite Notiz", "Bob Berg"), ("Erste Notiz", "alice")]
+    assert not ContactNote.objects.filter(author_id=admin_user_pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_name_set_by_a_deleted_account_still_shows_the_pane(client, agent, teammate, number):
+    here = write(number, "Hallo")
+    here.contact.name, here.contact.name_set_by, here.contact.name_set_at = "Petra K.", teammate, timezone.now()
+    here.contact.save()
+    client.force_login(agent)
+    assert "Name set by bob, " in client.get(f"/inbox/c/{here.pk}/contact/").content.decode()
+    teammate.delete()
+    response = client.get(f"/inbox/c/{here.pk}/contact/")
+    assert response.status_code == 200 and "Name set by —, " in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_opening_a_thread_with_htmx_swaps_the_pane_too(client, agent, number):
     conversation = write(number, "Hallo")
     client.force_login(agent)
