@@ -25,7 +25,7 @@ from conversations import services
 from conversations.exceptions import ConversationError, WindowClosed
 from conversations.models import Conversation, Message
 from core.params import positive_int
-from inbox import queries
+from inbox import customer_pane, queries
 from inbox.access import capability_required
 from inbox.forms import ReplyForm, StatusForm
 from inbox.presenters import row_context, thread_context
@@ -96,7 +96,7 @@ def _header_response(request: HttpRequest, conversation: Conversation) -> HttpRe
         return redirect(_thread_url(conversation, request))
     conversation = queries.conversation_for_agent(request.user, conversation.pk)
     context = thread_context(request.user, conversation)
-    pane = {**context, **queries.contact_details(request.user, conversation), "part_oob": True}
+    pane = {**context, **customer_pane.contact_details(request.user, conversation), "part_oob": True}
     html = render_to_string("inbox/thread.html#header", context, request=request)
     html += render_to_string("inbox/contact.html#labels", pane, request=request)
     html += render_to_string("inbox/contact.html#history", pane, request=request)
@@ -137,7 +137,7 @@ def thread(request: HttpRequest, pk: int) -> HttpResponse:
     context = thread_context(request.user, conversation, page=page, reply_to=reply_to)
     if target == f"thread-{pk}-messages":
         return render(request, "inbox/thread.html#message-list", context)
-    context.update(queries.contact_details(request.user, conversation))
+    context.update(customer_pane.contact_details(request.user, conversation))
     if target == "thread-pane":
         context["list_qs"] = urlencode(queries.ListFilters.from_query(request.GET).as_query())
         # The customer pane follows the thread (an out-of-band swap of #contact-pane).
@@ -416,7 +416,7 @@ def retry(request: HttpRequest, pk: int, message_pk: int) -> HttpResponse:
 def _contact_context(request: HttpRequest, conversation: Conversation) -> dict:
     return {
         **thread_context(request.user, conversation),
-        **queries.contact_details(request.user, conversation),
+        **customer_pane.contact_details(request.user, conversation),
     }
 
 

@@ -305,33 +305,3 @@ def window_state(conversation: Conversation, now: datetime | None = None) -> dic
 def canned_answers() -> list[dict]:
     """The saved answers for the composer's "/" picker: shortcut and text."""
     return list(CannedResponse.objects.order_by("shortcut").values("shortcut", "text"))
-
-
-def contact_details(user, conversation: Conversation) -> dict:
-    """The customer pane: the customer's other threads this user may see, their labels, notes,
-    and this thread's history (who assigned, resolved, labelled it)."""
-    from conversations.models import ContactNote
-    from conversations.selectors import conversation_history
-
-    visible = conversations_for_user(user).filter(contact_id=conversation.contact_id)
-    others = list(visible.exclude(pk=conversation.pk).select_related("number").order_by("-last_message_at", "-id"))
-    if others:
-        labels = list(Label.objects.filter(conversations__in=visible).distinct().order_by("name"))
-    else:  # most customers write to one number: their labels are this thread's, already read with it
-        labels = list(conversation.labels.all())  # by name (Label's ordering), as the query above
-    notes = list(ContactNote.objects.filter(contact_id=conversation.contact_id).select_related("author")[:50])
-    # WhatsApp does not tell a customer's language; the last template language sent is the best hint.
-    language = (
-        Message.objects.filter(conversation__in=visible)
-        .exclude(template_language="")
-        .order_by("-created_at")
-        .values_list("template_language", flat=True)
-        .first()
-    )
-    return {
-        "other_conversations": others,
-        "contact_labels": labels,
-        "contact_notes": notes,
-        "contact_language": language or "",
-        "thread_history": conversation_history(conversation),
-    }
