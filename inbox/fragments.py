@@ -26,11 +26,12 @@ from django.utils.text import Truncator
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from conversations.models import Conversation
+from conversations.models import Conversation, Message
 from inbox.list_rows import ListRow
 from inbox.queries import window_state
 from inbox.templatetags.desk_tags import retry_offer
 from inbox.templatetags.inbox_tags import (
+    bubble_time,
     closed_badge,
     failure_reason,
     id_url,
@@ -41,7 +42,6 @@ from inbox.templatetags.inbox_tags import (
     reaction_buttons,
     row_snippet,
     sort_key,
-    time_element,
     type_label,
 )
 
@@ -164,13 +164,48 @@ def _row(row: ListRow, page: _RowPage) -> str:
 # --- the message bubble --------------------------------------------------------------------------
 
 
-def ticks(message) -> SafeString:
+def ticks(message, words: dict[str, str] | None = None) -> SafeString:
     """An outbound message's delivery state: ◷ waiting, ✓ sent, ✓✓ delivered or read, ⚠ failed."""
-    label = esc(message.get_status_display())
+    label = words.get(f"status-{message.status}") if words else None
+    label = label or esc(message.get_status_display())
     mark = {"queued": "◷", "sending": "◷", "sent": "✓", "failed": "⚠"}.get(message.status, "✓✓")
     return mark_safe(
         f'<span class="ticks ticks-{esc(message.status)}" role="img" aria-label="{label}" title="{label}">{mark}</span>'
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Viewer:
+    """Who reads a page of bubbles: looked up once per page, not once per bubble (50 bubbles
+    asked for the language and zone some 500 times)."""
+
+    words: dict[str, str]
+    zone: object
+    language: str
+    today: date
+
+
+def _viewer() -> _Viewer:
+    zone, language = timezone.get_current_timezone(), get_language()
+    return _Viewer(_bubble_words(language), zone, language, timezone.localdate(timezone=zone))
+
+
+@lru_cache(maxsize=16)
+def _bubble_words(language: str) -> dict[str, str]:
+    """A bubble's words in one language: escaped as {% translate %} wrote them, except "React",
+    which reaction_buttons trusts as it was."""
+    return {
+        "actions": esc(_("Message actions")),
+        "reply": esc(_("Reply")),
+        "react": _("React"),
+        **{f"status-{value}": esc(label) for value, label in Message.Status.choices},
+    }
+
+
+def message_items(messages, **context) -> SafeString:
+    """A page of bubbles (message_item's arguments), the viewer looked up once."""
+    viewer = _viewer()
+    return mark_safe("\n".join(message_item(message, viewer=viewer, **context) for message in messages))
 
 
 def message_item(
@@ -184,9 +219,11 @@ def message_item(
     oob=None,
     retry_error: str = "",
     action_error: str = "",
+    viewer: _Viewer | None = None,
 ) -> SafeString:
     """One message of a thread: its bubble (tag, quote, media, text, time, ticks, failure), the
     reactions under it and, while the window is open, its menu (reply, react)."""
+    viewer = viewer or _viewer()
     pk, status, kind, direction = message.pk, message.status, message.type, message.direction
     classes = f"msg msg-{esc(direction)}"
     classes += " msg-note" if status == "note" else ""
@@ -200,11 +237,11 @@ def message_item(
         "" if kind == "reaction" else _quote(message, contact),
         _media(message, conversation, csrf_token),
         _text(message),
-        _meta(message),
+        _meta(message, viewer),
         _failure(message, conversation, csrf_token, retry_error),
         "  </div>\n",
         _reactions(message, contact),
-        _menu(message, conversation, win, quick_reactions, csrf_token),
+        _menu(message, conversation, win, quick_reactions, csrf_token, viewer.words),
         f'  <p class="errorlist">{esc(action_error)}</p>\n' if action_error else "",
         "</li>",
     ]
@@ -290,11 +327,11 @@ def _text(message) -> str:
     return ""
 
 
-def _meta(message) -> str:
+def _meta(message, viewer: _Viewer) -> str:
     outbound = message.direction == "out" and message.status != "note"
     sender = f'<span class="sender">{esc(_person(message.sender))}</span>' if outbound and message.sender else ""
-    when = time_element(message.sent_at or message.created_at, "message")
-    state = ticks(message) if outbound else ""
+    when = bubble_time(message.sent_at or message.created_at, viewer.zone, viewer.language, viewer.today)
+    state = ticks(message, viewer.words) if outbound else ""
     return f'    <div class="meta">\n      {sender}\n      {when}\n      {state}\n    </div>\n'
 
 
@@ -306,10 +343,12 @@ def _failure(message, conversation, csrf_token, retry_error: str) -> str:
     html = f'    <div class="failure">{esc(_("Not delivered:"))} {esc(failure_reason(message))}</div>\n'
     offer = retry_offer(message)
     if offer == "duplicate":
-        withheld = esc(_(
-            "Not offered again: WhatsApp never answered, so the customer may already have this message "
-            "and a second send could reach them twice. Ask the customer, then write again if it did not arrive."
-        ))
+        withheld = esc(
+            _(
+                "Not offered again: WhatsApp never answered, so the customer may already have this message "
+                "and a second send could reach them twice. Ask the customer, then write again if it did not arrive."
+            )
+        )
         html += f'    <p class="small retry-withheld">{withheld}</p>\n'
     elif offer:
         url = id_url("inbox:retry", conversation.pk, message.pk)
@@ -343,15 +382,15 @@ def _reactor(reaction, contact) -> str:
     return esc(username) if username else esc(_("You"))
 
 
-def _menu(message, conversation, win, quick_reactions, csrf_token) -> str:
+def _menu(message, conversation, win, quick_reactions, csrf_token, words: dict[str, str]) -> str:
     """One tab stop per message: its actions sit in a menu (Esc or a click elsewhere closes it)."""
     if message.status == "note" or message.type == "reaction" or not (win and win["open"] and message.wamid):
         return ""
-    label = esc(_("Message actions"))
+    label = words["actions"]
     thread_url = id_url("inbox:thread", conversation.pk)
     react_url = id_url("inbox:react", conversation.pk, message.pk)
     composer = f"#thread-{conversation.pk}-composer"
-    reply = esc(_("Reply"))
+    reply = words["reply"]
     return (
         f'  <details class="menu msg-actions">\n'
         f'    <summary class="msg-menu-button" aria-label="{label}" title="{label}">⋯</summary>\n'
@@ -361,7 +400,7 @@ def _menu(message, conversation, win, quick_reactions, csrf_token) -> str:
         f'      <form class="react" method="post" action="{react_url}"\n'
         f'            hx-post="{react_url}" hx-target="#msg-{message.pk}" hx-swap="outerHTML">\n'
         f"        {csrf_input(csrf_token)}\n"
-        f"        {reaction_buttons(quick_reactions)}\n"
+        f"        {reaction_buttons(quick_reactions, words['react'])}\n"
         f"      </form>\n"
         f"    </div>\n"
         f"  </details>\n"

@@ -20,15 +20,23 @@ def conversation_rows(context, rows):
 
 
 @register.simple_tag(takes_context=True)
+def message_items(context, messages):
+    return fragments.message_items(messages, **_bubble_context(context))
+
+
+@register.simple_tag(takes_context=True)
 def message_item(context, message):
-    return fragments.message_item(
-        message,
-        conversation=context.get("conversation"),
-        contact=context.get("contact"),
-        win=context.get("win"),
-        quick_reactions=context.get("quick_reactions") or (),
-        csrf_token=context.get("csrf_token"),
-        oob=context.get("oob"),
-        retry_error=context.get("retry_error") or "",
-        action_error=context.get("action_error") or "",
-    )
+    return fragments.message_item(message, **_bubble_context(context))
+
+
+def _bubble_context(context) -> dict:
+    return {
+        "conversation": context.get("conversation"),
+        "contact": context.get("contact"),
+        "win": context.get("win"),
+        "quick_reactions": context.get("quick_reactions") or (),
+        "csrf_token": context.get("csrf_token"),
+        "oob": context.get("oob"),
+        "retry_error": context.get("retry_error") or "",
+        "action_error": context.get("action_error") or "",
+    }

@@ -192,6 +192,11 @@ def list_time(value: datetime, zone, language: str, today) -> str:
     return _time_element(value, "list", zone, language, today)
 
 
+def bubble_time(value: datetime, zone, language: str, today) -> str:
+    """time_element(value, "message") for a viewer already known (a page of bubbles)."""
+    return _time_element(value, "message", zone, language, today)
+
+
 @lru_cache(maxsize=_VIEWS_KEPT)
 def _time_element(value: datetime, style: str, zone, language, today) -> str:
     local = timezone.localtime(value, zone)
@@ -245,10 +250,10 @@ def _closed_badge(never: bool, language) -> str:
 
 
 @register.simple_tag
-def reaction_buttons(emojis) -> str:
+def reaction_buttons(emojis, label: str | None = None) -> str:
     """The quick-reaction buttons of a message's menu: the same for every message of a page (the
     message is in the form's URL), so built once per set of emojis and language."""
-    return _reaction_buttons(tuple(emojis), _("React"))
+    return _reaction_buttons(tuple(emojis), label if label is not None else _("React"))
 
 
 @lru_cache(maxsize=16)
