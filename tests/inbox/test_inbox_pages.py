@@ -155,12 +155,23 @@ def test_the_thread_pane_runs_a_fixed_number_of_queries(client, agent, number, r
     for i in range(replies):
         Message.objects.create(**common, text=f"answer {i}", wamid=f"wq{i}", reply_to=question)
         Message.objects.create(**common, type="reaction", text="👍", wamid=f"wr{i}", reply_to=question)
+    # Every other kind of bubble, so a field the bubbles show but the thread's query leaves out
+    # (queries.UNSHOWN) would show here as one more query per bubble.
+    Message.objects.create(**{**common, "status": "note"}, text="intern")
+    Message.objects.create(**common, template_name="order_update", template_language="de", wamid="wt")
+    Message.objects.create(**{**common, "status": "failed"}, text="weg", error_code=131047, wamid="wf")
+    Message.objects.create(**{**common, "status": "failed"}, text="nie", error_title="Zeitüberschreitung")
+    Message.objects.create(**{**common, "status": "queued"}, text="gleich", error_title="Meta antwortet nicht")
+    Message.objects.create(
+        **{**common, "direction": "in", "status": "received"}, type="image", media_state="failed", media_id="m1"
+    )
     client.force_login(agent)
     pane = {"HX-Request": "true", "HX-Target": "thread-pane"}
     client.get(f"/inbox/c/{conversation.pk}/", headers=pane)  # reads the thread (unread badge) once
     with django_assert_num_queries(QUERIES_ON_THE_THREAD_PANE):
         html = client.get(f"/inbox/c/{conversation.pk}/", headers=pane).content.decode()
     assert html.count('class="quote"') == replies and "Geht das?" in html
+    assert all(text in html for text in ("intern", "order_update", "weg", "nie", "gleich", "Download failed"))
 
 
 # session, user with profile, groups with permissions, the conversation (with contact, number,
