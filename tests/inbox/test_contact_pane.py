@@ -37,6 +37,31 @@ def test_the_pane_shows_the_customer_and_only_the_threads_agents_see(client, age
 
 
 @pytest.mark.django_db
+def test_the_language_is_the_last_template_sent_in_the_threads_the_reader_sees(
+    client, agent, admin_user, number, other_number
+):
+    from conversations.models import Message
+
+    here = write(number, "Hallo")
+    there = write(other_number, "Hello")
+    sent = {"direction": "out", "status": "sent", "sender": admin_user, "text": "…"}
+    Message.objects.create(conversation=here, template_name="order_update", template_language="de", **sent)
+    Message.objects.create(conversation=there, template_name="order_update", template_language="en_GB", **sent)
+    services.conversation_status_set(conversation=there, status="pending", by=admin_user)
+
+    def facts(user):
+        client.force_login(user)
+        html = client.get(f"/inbox/c/{here.pk}/contact/").content.decode()
+        return html.split("<dt>Language</dt><dd>")[1].split(" ")[0], html.split('<ul class="contact-others">')[-1]
+
+    language, others = facts(admin_user)  # sees both threads: the later template, in the UK thread
+    assert language == "en_GB"
+    assert f'/inbox/c/{there.pk}/">' in others and '<span class="badge status-pending">Pending</span>' in others
+    language, others = facts(agent)  # sees only the German thread
+    assert language == "de" and "None with the numbers you work." in others
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("other_thread", [False, True])
 def test_the_panes_labels_are_the_customers_in_name_order(client, admin_user, number, other_number, other_thread):
     """With one thread the pane's labels are that thread's (read with it); with more, all of them."""
