@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -136,3 +137,26 @@ def test_label_chips_are_the_generic_markup():
     generic = '{% for label in labels %}<span class="label-chip">{{ label }}</span>{% endfor %}'
     assert render("{% load inbox_tags %}{% label_chips labels %}", labels=labels) == render(generic, labels=labels)
     assert render("{% load inbox_tags %}{% label_chips labels %}", labels=[]) == ""
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_local_format_writes_what_djangos_date_format_writes(language):
+    """inbox_tags.local_format keeps the pieces of a format by day and by minute: the same text as
+    Django's date_format, for every named format the pages use, any day (ordinals: 1st, 22nd,
+    23rd, 11th), any hour (midnight, noon, a.m. and p.m.) and minute."""
+    from django.utils import formats
+
+    zone = zoneinfo.ZoneInfo("Europe/Berlin")
+    days = [
+        datetime(2026, month, day, tzinfo=zone) for month in (1, 2, 3, 10, 12) for day in (1, 2, 3, 11, 21, 22, 23, 28)
+    ]
+    names = ["DATETIME_FORMAT", "SHORT_DATETIME_FORMAT", "DATE_FORMAT", "SHORT_DATE_FORMAT", "MONTH_DAY_FORMAT",
+             "TIME_FORMAT", "D", "H:i", r"\a\t P (e)"]  # fmt: skip
+    with translation.override(language), timezone.override(zone):
+        for day in days:
+            for hour, minute in ((0, 0), (0, 5), (9, 30), (11, 59), (12, 0), (12, 1), (13, 45), (23, 59)):
+                local = day.replace(hour=hour, minute=minute, second=17, microsecond=5)
+                for name in names:
+                    assert inbox_tags.local_format(local, name, language) == formats.date_format(local, name), name
+    # A format that needs the seconds or the zone is left to Django whole.
+    assert inbox_tags._format_pieces("H:i:s") is None and inbox_tags._format_pieces("j. F Y, e") is None
