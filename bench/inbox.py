@@ -8,7 +8,8 @@ year, with words to search. The rows are built in SQL (`INSERT ... SELECT genera
 with the message indexes dropped and rebuilt once afterwards (as a restore would), then ANALYZE.
 
 An agent of all three numbers signs in over HTTP; wrk (bench/inbox.lua) then requests each page
-for --seconds, rotating over many URLs of that kind: the list (first page, and later pages
+for --seconds, one request at a time (the agent waits for each page; --connections 2 asks as two
+agents at once), rotating over many URLs of that kind: the list (first page, and later pages
 through the cursor), a thread, and the search (a word in most threads' messages, an order
 number found in three threads, a surname thousands of contacts share, a phone-number
 prefix). Each page's query count is taken through Django's test client
@@ -16,13 +17,15 @@ prefix). Each page's query count is taken through Django's test client
 
 Prints one JSON line per figure: p50/p95 (ms) and requests/s per page (with the machine's
 1-minute load average when the page's run ended, and the share of CPU time the hypervisor took
-during it, bench/host.py: figures taken on a busy or robbed machine are not comparable), and the
+during it, bench/host.py: figures taken on a busy or robbed machine are not comparable; and the
+busiest uvicorn worker's share of the work: with 2 connections near 1.0 means both were served by
+one worker, in turn), and the
 query count per page at 1k and at 100k threads, with the slowest query's time and the page's CPU
 time in Django (test client, average of 5). --explain also prints the plan of each page's
 slowest query (EXPLAIN ANALYZE) on stderr. Goals (issue 10): list and
 thread p95 <= 30 ms, search <= 100 ms, the same query count at both sizes.
 
-    python bench/inbox.py [--seconds 10] [--connections 2] [--keep]
+    python bench/inbox.py [--seconds 10] [--connections 1] [--keep]
 
 --keep reuses the loaded databases (BENCH_INBOX_DATABASE_URL, default inbox_bench_inbox, and
 BENCH_INBOX_SMALL_DATABASE_URL, default inbox_bench_inbox_small).
@@ -48,7 +51,7 @@ import requests
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from host import cpu_times, stolen_share  # noqa: E402
+from host import busiest_share, children_cpu, cpu_times, stolen_share  # noqa: E402
 from ingest import wait_for_port  # noqa: E402
 from webhook_intake import PYTHON, ROOT, environment, free_port  # noqa: E402
 
@@ -391,7 +394,7 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=60_000)
     parser.add_argument("--small", type=int, default=1_000, help="threads in the query-count comparison")
     parser.add_argument("--seconds", type=int, default=10, help="per page")
-    parser.add_argument("--connections", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=1, help="agents asking at once (see bench/host.py)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pages", default="", help="only these pages, comma-separated")
     parser.add_argument("--keep", action="store_true", help="reuse the loaded scratch databases")
@@ -436,15 +439,16 @@ def main() -> None:
                 later = requests.get(base + paths[0], headers={"Cookie": cookie}, timeout=30).text
                 if _first_row(later) == _first_row(first_page):
                     raise RuntimeError(f"{paths[0]}: the cursor was not read (the first page came back)")
-            before = cpu_times()
+            before, workers_before = cpu_times(), children_cpu(server.pid)
             result = wrk(base, paths, cookie, seconds=args.seconds, connections=args.connections, workdir=workdir)
             stolen = stolen_share(before, cpu_times())
+            busiest = busiest_share(workers_before, children_cpu(server.pid))
             goal = 100 if name.startswith("search") else 30
             emit(
                 f"{name}_p95", result["p95_ms"], "ms", p50_ms=result["p50_ms"], p99_ms=result["p99_ms"],
                 requests_per_s=round(result["requests"] / result["seconds"], 1), non_2xx=int(result["non_2xx"]),
                 urls=len(paths), bytes=size, connections=args.connections, goal_ms=goal,
-                load_average=round(os.getloadavg()[0], 1), cpu_stolen=stolen,
+                load_average=round(os.getloadavg()[0], 1), cpu_stolen=stolen, busiest_worker=busiest,
             )  # fmt: skip
     finally:
         server.terminate()
