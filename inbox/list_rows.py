@@ -5,7 +5,8 @@ through the ORM that was four models per row, a prefetch of the labels and a que
 messages: two thirds of the list page's CPU went to compiling those queries and building the
 models (bench/inbox.py: 9.3 ms of a 26 ms page). The rows are read-only, so they are read here
 by hand: which threads, and in which order, is still the ORM's (the filters, the search and the
-reader's scope live in conversations.selectors); what a row shows is this one statement.
+reader's scope live in conversations.selectors); what a row shows is this one statement, on
+PostgreSQL. On SQLite (the embedded database of `make run`) the ORM reads the same rows.
 
 `ListRow` has the attributes the row's markup (inbox.fragments.conversation_row), the live list
 and the window rules (inbox.queries.window_state) read of a conversation.
@@ -18,6 +19,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 
 from conversations import window
 from conversations.models import (
@@ -111,16 +113,66 @@ _SQL: str | None = None
 
 
 def list_rows(ids: list[int]) -> list[ListRow]:
-    """The rows of these conversations, in the order of `ids` (one query; none for no ids)."""
-    global _SQL
+    """The rows of these conversations, in the order of `ids` (none for no ids)."""
     if not ids:
         return []
+    found = _rows_in_one_statement(ids) if connection.vendor == "postgresql" else _rows_by_the_orm(ids)
+    by_id = {row.pk: row for row in found}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def _rows_in_one_statement(ids: list[int]) -> list[ListRow]:
+    global _SQL
     if _SQL is None:
         _SQL = _sql()
     with connection.cursor() as cursor:
         cursor.execute(_SQL, [list(ids)])
-        found = {values[0]: _row(values) for values in cursor.fetchall()}
-    return [found[pk] for pk in ids if pk in found]
+        return [_row(values) for values in cursor.fetchall()]
+
+
+def _rows_by_the_orm(ids: list[int]) -> list[ListRow]:
+    """The same rows through the ORM in three queries, for SQLite (`make run`'s embedded
+    database), which has no LATERAL join or arrays. tests/inbox/test_list_row.py holds the two
+    ways equal on PostgreSQL."""
+    replaced = Message.objects.filter(
+        conversation=OuterRef("conversation"),
+        type="reaction",
+        direction=OuterRef("direction"),
+        context_wamid=OuterRef("context_wamid"),
+        created_at__gt=OuterRef("created_at"),
+    )
+    last = (
+        Message.objects.filter(conversation=OuterRef("pk"))
+        .exclude(type="reaction", text="")
+        .exclude(Q(type="reaction") & Exists(replaced))
+        .order_by("-created_at", "-id")
+    )
+    conversations = list(
+        Conversation.objects.filter(pk__in=ids)
+        .select_related("contact", "number", "assignee")
+        .annotate(last_id=Subquery(last.values("pk")[:1]))
+        .prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
+    )
+    messages = Message.objects.in_bulk([c.last_id for c in conversations if c.last_id is not None])
+    return [_row(_values_of(c, messages.get(c.last_id))) for c in conversations]
+
+
+def _values_of(c: Conversation, last: Message | None) -> tuple:
+    """A conversation read by the ORM as the columns of _sql() (what _row reads)."""
+    contact, number, assignee = c.contact, c.number, c.assignee
+    people = (assignee.first_name, assignee.last_name, assignee.username) if assignee else (None, None, None)
+    shown = (None,) * 5
+    if last is not None:
+        shown = (last.text, last.type, last.direction, last.status, last.sent_at or last.created_at)
+    return (
+        (c.pk, c.status, c.unread_count, c.assignee_id, c.number_id)
+        + (c.last_message_at, c.last_inbound_at, c.window_closed_at)
+        + (contact.name, contact.profile_name, contact.wa_id, contact.user_id)
+        + (number.name, number.display_phone_number)
+        + people
+        + ([label.name for label in c.labels.all()],)
+        + shown
+    )
 
 
 def _row(values: tuple) -> ListRow:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Field, Q, QuerySet
+from django.db import connection
+from django.db.models import Field, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
@@ -193,17 +194,17 @@ def numbers_of(user) -> list[BusinessNumber]:
 def conversation_for_agent(user, pk: int) -> Conversation:
     """The conversation if the user may see it; 404 otherwise (never 403: do not confirm it exists).
 
-    Its labels come in the same query (by name): `conversation.labels.all()` reads none again."""
-    conversation = (
-        conversations_for_user(user)
-        .select_related("contact", "number", "assignee")
-        .annotate(label_list=RawSQL(_labels_of_the_thread(), (), output_field=Field()))
-        .filter(pk=pk)
-        .first()
-    )
+    Its labels come with it (by name): in the same query on PostgreSQL, prefetched on SQLite (no
+    json_agg there); `conversation.labels.all()` reads none again."""
+    qs = conversations_for_user(user).select_related("contact", "number", "assignee").filter(pk=pk)
+    if connection.vendor != "postgresql":
+        conversation = qs.prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name"))).first()
+    else:
+        conversation = qs.annotate(label_list=RawSQL(_labels_of_the_thread(), (), output_field=Field())).first()
+        if conversation is not None:
+            _labels_kept(conversation, [Label(id=label_id, name=name) for label_id, name in conversation.label_list])
     if conversation is None:
         raise Http404("no such conversation")
-    _labels_kept(conversation, [Label(id=label_id, name=name) for label_id, name in conversation.label_list])
     return conversation
 
 

@@ -310,3 +310,32 @@ def test_the_api_gives_the_name_agents_see(client, agent, number):
     assert [item["contact"]["name"] for item in items] == ["Petra Meyer"]
     found = client.get("/api/v1/search", {"q": "Hallo"}, **bearer(agent)).json()
     assert {m["contact"]["name"] for m in found["messages"]} == {"Petra Meyer"}
+
+
+@pytest.mark.django_db
+def test_the_one_statement_and_the_orm_read_the_same_pane(agent, admin_user, teammate, number, other_number):
+    """PostgreSQL reads the pane in one statement, SQLite (`make run`) through the ORM
+    (inbox/customer_pane.py): other threads, labels, notes and language read the same, for a
+    reader of every number and for one of a single number."""
+    from conversations.models import Message
+    from conversations.selectors import conversations_for_user
+    from inbox import customer_pane
+
+    here = write(number, "Hallo")
+    there = write(other_number, "Hello")
+    write(number, "Anderer Kunde", wa_id="4915100000399")
+    services.conversation_label_add(conversation=here, name="vip", by=admin_user)
+    services.conversation_label_add(conversation=there, name="Beschwerde", by=admin_user)
+    sent = {"direction": "out", "status": "sent", "sender": admin_user, "text": "…", "template_name": "order_update"}
+    Message.objects.create(conversation=here, template_language="de", **sent)
+    Message.objects.create(conversation=there, template_language="en_GB", **sent)
+    for author, text in ((agent, "Erste"), (teammate, "Zweite")):
+        ContactNote.objects.create(contact=here.contact, author=author, text=text)
+    teammate.delete()
+    for reader in (admin_user, agent):
+        visible = conversations_for_user(reader).filter(contact_id=here.contact_id)
+        by_statement = customer_pane._in_one_statement(visible, here)
+        assert by_statement == customer_pane._by_the_orm(visible, here)
+        assert [note.author and note.author.username for note in by_statement["contact_notes"]] == [None, "alice"]
+    assert [label.name for label in by_statement["contact_labels"]] == ["vip"]  # the agent's: one number
+    assert by_statement["contact_language"] == "de" and by_statement["other_conversations"] == []

@@ -195,3 +195,42 @@ def test_the_list_runs_a_fixed_number_of_queries_whatever_the_last_activity(
     with django_assert_num_queries(QUERIES_ON_THE_LIST_PAGE):
         response = client.get("/inbox/")
     assert response.content.decode().count('class="snippet"') == rows
+
+
+@pytest.mark.django_db
+def test_the_one_statement_and_the_orm_read_the_same_rows(agent, teammate, number):
+    """PostgreSQL reads the rows in one statement, SQLite (`make run`) through the ORM
+    (inbox/list_rows.py): every kind of last activity, label, assignee and name reads the same."""
+    from inbox import list_rows
+
+    threads = []
+    first = customer_writes(number, "Danke!", wa_id="4915100000701")
+    threads.append(first.conversation)
+    services.message_send_text(conversation=first.conversation, sender=agent, text="Gern!")
+    customer_writes(number, "", wa_id="4915100000701", minutes_ago=1, type="reaction", reaction_to=first.wamid)
+    noted = customer_writes(number, wa_id="4915100000702").conversation
+    services.note_add(conversation=noted, author=agent, text="Bitte zurückrufen")
+    services.conversation_assign(conversation=noted, assignee=teammate, by=agent)
+    for name in ("vip", "Beschwerde"):
+        services.conversation_label_add(conversation=noted, name=name, by=agent)
+    failed = customer_writes(number, wa_id="4915100000703").conversation
+    reply = services.message_send_text(conversation=failed, sender=agent, text="Hallo?")
+    Message.objects.filter(pk=reply.pk).update(status="failed", error_code=131047)
+    named = customer_writes(number, wa_id="4915100000704").conversation
+    named.contact.name = "Frau Schmidt"
+    named.contact.save()
+    services.conversation_assign(conversation=named, assignee=agent, by=agent)
+    agent.first_name = "Alice"
+    agent.save()
+    threads += [noted, failed, named]
+    ids = [t.pk for t in threads]
+    by_statement, by_orm = list_rows._rows_in_one_statement(ids), list_rows._rows_by_the_orm(ids)
+    assert sorted(by_statement, key=lambda row: row.pk) == sorted(by_orm, key=lambda row: row.pk)
+    shown = {row.pk: (row.last_text, row.contact, row.assignee, row.labels) for row in by_orm}
+    assert shown == {
+        threads[0].pk: ("Gern!", "Jana Schmidt", "", ()),  # the reaction taken back is not activity
+        noted.pk: ("Bitte zurückrufen", "Jana Schmidt", "bob", ("Beschwerde", "vip")),
+        failed.pk: ("Hallo?", "Jana Schmidt", "", ()),
+        named.pk: ("Wo ist mein Paket?", "Frau Schmidt", "Alice", ()),
+    }
+    assert next(row for row in by_orm if row.pk == failed.pk).last_status == "failed"
