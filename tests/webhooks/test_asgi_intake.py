@@ -120,7 +120,24 @@ def _call(app, body: bytes, headers: dict[str, str]) -> list[dict]:
     """One request on an event loop of its own; returns what the app sent."""
     import asyncio
 
-    return asyncio.run(_request(app, body, headers))
+    async def one():
+        try:
+            return await _request(app, body, headers)
+        finally:
+            await _pool_closed(app)
+
+    return asyncio.run(one())
+
+
+async def _pool_closed(app) -> None:
+    """Close the pool the intake opened on this event loop before the loop ends. Left open, its
+    workers were cancelled mid-connect at asyncio.run's end, and once on a slow machine that
+    teardown outlasted pytest's timeout (CI, 2026-12-02)."""
+    import asyncio
+
+    pool = getattr(app, "_pools", {}).pop(id(asyncio.get_running_loop()), None)
+    if pool is not None:
+        await pool.close()
 
 
 def test_the_intake_is_answered_without_django(settings, number):
@@ -186,7 +203,10 @@ def _call_together(app, bodies: list[bytes]) -> list[int]:
         return (await _request(app, body, headers))[0]["status"]
 
     async def all_of_them():
-        return await asyncio.gather(*(one(body) for body in bodies))
+        try:
+            return await asyncio.gather(*(one(body) for body in bodies))
+        finally:
+            await _pool_closed(app)
 
     return asyncio.run(all_of_them())
 
