@@ -39,16 +39,12 @@ from inbox.templatetags.inbox_tags import (
     label_chips,
     list_time,
     open_badge,
+    person,
     reaction_buttons,
     row_snippet,
     sort_key,
     type_label,
 )
-
-
-def _person(user) -> str:
-    """An agent as the pages name them: the full name, else the username."""
-    return user.get_full_name() or user.username
 
 
 def csrf_input(token) -> str:
@@ -111,7 +107,7 @@ def _row(row: ListRow, page: _RowPage) -> str:
     href = esc(id_url("inbox:thread", row.pk) + page.query)
     classes = "conv-row" + (" current" if row.pk == page.current_id else "") + (" unread" if row.unread_count else "")
     if win["open"]:
-        window_data = f'open" data-expires="{timezone.localtime(win["expires_at"]).isoformat()}'
+        window_data = f'open" data-expires="{timezone.localtime(win["expires_at"], page.zone).isoformat()}'
         badge = open_badge(win, page.zone, page.language)
     else:
         window_data = "closed"
@@ -250,7 +246,7 @@ def message_item(
 
 def _tag(message) -> str:
     if message.status == "note":
-        author = f" · {esc(_person(message.sender))}" if message.sender else ""
+        author = f" · {esc(person(message.sender))}" if message.sender else ""
         return (
             f'    <div class="tag note-tag">{esc(_("Private note"))}{author} '
             f'<span class="muted">{esc(_("(the customer does not see this)"))}</span></div>\n'
@@ -329,7 +325,7 @@ def _text(message) -> str:
 
 def _meta(message, viewer: _Viewer) -> str:
     outbound = message.direction == "out" and message.status != "note"
-    sender = f'<span class="sender">{esc(_person(message.sender))}</span>' if outbound and message.sender else ""
+    sender = f'<span class="sender">{esc(person(message.sender))}</span>' if outbound and message.sender else ""
     when = bubble_time(message.sent_at or message.created_at, viewer.zone, viewer.language, viewer.today)
     state = ticks(message, viewer.words) if outbound else ""
     return f'    <div class="meta">\n      {sender}\n      {when}\n      {state}\n    </div>\n'
