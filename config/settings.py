@@ -168,7 +168,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# The user, profile, groups and permissions in three queries a request (inbox/auth_backend.py).
+# The user, profile, groups and permissions in one query a request (inbox/auth_backend.py).
 # Django's own backend stays second only so that sessions signed in before it still resolve (a
 # session names its backend). It makes the same password check, so it lets in no one the first
 # refused; a wrong password is merely checked twice, within the sign-in throttle.

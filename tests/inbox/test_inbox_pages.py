@@ -174,17 +174,17 @@ def test_the_thread_pane_runs_a_fixed_number_of_queries(client, agent, number, r
     assert all(text in html for text in ("intern", "order_update", "weg", "nie", "gleich", "Download failed"))
 
 
-# session, user with profile, groups with permissions, the conversation (with contact, number,
+# session, user with profile, groups and permissions (one query), the conversation (with contact, number,
 # assignee and labels), the messages (with sender and quote), the teammates to assign, the
 # reply's price (2 while the number's free tier lasts), the customer pane's other threads, labels,
 # language and notes (one statement, inbox/customer_pane.py), and the thread's history.
-QUERIES_ON_THE_THREAD_PANE = 10
+QUERIES_ON_THE_THREAD_PANE = 9
 
 
-# session, user with profile (time zone), groups (role) with permissions (inbox/auth_backend.py), the
+# session, user with profile (time zone), groups (role) and permissions in one (inbox/auth_backend.py), the
 # ids of the page's threads, what their rows show (labels and last message included,
 # inbox/list_rows.py), the numbers for the filter, the saved answers.
-QUERIES_ON_THE_LIST_PAGE = 7
+QUERIES_ON_THE_LIST_PAGE = 6
 
 
 # --- access --------------------------------------------------------------------------------------
