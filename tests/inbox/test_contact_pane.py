@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -315,9 +317,9 @@ def test_the_api_gives_the_name_agents_see(client, agent, number):
 @pytest.mark.django_db
 def test_the_one_statement_and_the_orm_read_the_same_pane(agent, admin_user, teammate, number, other_number):
     """PostgreSQL reads the pane in one statement, SQLite (`make run`) through the ORM
-    (inbox/customer_pane.py): other threads, labels, notes and language read the same, for a
-    reader of every number and for one of a single number."""
-    from conversations.models import Message
+    (inbox/customer_pane.py): other threads, labels, notes, language and the thread's history
+    read the same, for a reader of every number and for one of a single number."""
+    from conversations.models import ConversationActivity, Message
     from conversations.selectors import conversations_for_user
     from inbox import customer_pane
 
@@ -331,6 +333,15 @@ def test_the_one_statement_and_the_orm_read_the_same_pane(agent, admin_user, tea
     Message.objects.create(conversation=there, template_language="en_GB", **sent)
     for author, text in ((agent, "Erste"), (teammate, "Zweite")):
         ContactNote.objects.create(contact=here.contact, author=author, text=text)
+    # History of every shape: by the inbox itself, by an account deleted below, with a snooze time,
+    # and more entries than the pane shows, several at one instant (the id breaks the tie).
+    now = timezone.now()
+    later = now + timedelta(hours=2)
+    services.conversation_assign(conversation=here, assignee=teammate, by=admin_user, now=now)
+    services.conversation_status_set(conversation=here, status="snoozed", snooze_until=later, by=teammate, now=now)
+    ConversationActivity.objects.create(conversation=here, kind="reopened", at=now)
+    for name in ("a", "b", "c", "d", "e", "f", "g", "h"):
+        ConversationActivity.objects.create(conversation=here, kind="label_added", label=name, actor=agent, at=now)
     teammate.delete()
     for reader in (admin_user, agent):
         visible = conversations_for_user(reader).filter(contact_id=here.contact_id)
@@ -339,3 +350,7 @@ def test_the_one_statement_and_the_orm_read_the_same_pane(agent, admin_user, tea
         assert [note.author and note.author.username for note in by_statement["contact_notes"]] == [None, "alice"]
     assert [label.name for label in by_statement["contact_labels"]] == ["vip"]  # the agent's: one number
     assert by_statement["contact_language"] == "de" and by_statement["other_conversations"] == []
+    history = by_statement["thread_history"]
+    assert [entry.label for entry in history[:8]] == list("hgfedcba") and len(history) == 10
+    assert [entry.kind for entry in history[8:]] == ["reopened", "snoozed"]
+    assert history[8].actor is None and history[9].actor is None and history[9].snooze_until == later

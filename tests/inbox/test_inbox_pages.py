@@ -177,8 +177,8 @@ def test_the_thread_pane_runs_a_fixed_number_of_queries(client, agent, number, r
 # session, user with profile, groups and permissions (one query), the conversation (with contact, number,
 # assignee and labels), the messages (with sender and quote), the teammates to assign, the
 # reply's price (2 while the number's free tier lasts), the customer pane's other threads, labels,
-# language and notes (one statement, inbox/customer_pane.py), and the thread's history.
-QUERIES_ON_THE_THREAD_PANE = 9
+# language, notes and the thread's history (one statement, inbox/customer_pane.py).
+QUERIES_ON_THE_THREAD_PANE = 8
 
 
 # session, user with profile (time zone), groups (role) and permissions in one (inbox/auth_backend.py), the
