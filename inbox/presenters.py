@@ -25,7 +25,7 @@ def thread_context(request_user, conversation: Conversation, *, page=None, form=
         "page": page,
         "form": form,
         "reply_to": reply_to,
-        "teammates": list(queries.teammates_for(conversation)),
+        "teammates": queries.teammates_of(conversation),
         "user": request_user,
         "snooze_choices": SNOOZE_CHOICES,
         "statuses": Conversation.Status,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.models import Field, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -21,10 +22,11 @@ from django.utils import timezone
 from conversations import window
 from conversations.models import BusinessNumber, CannedResponse, Conversation, Label, Message
 from conversations.selectors import RECENT_FIRST, conversations_for_user, numbers_for_user, search, searching
-from core import cursors
+from core import cursors, roles
 from core.cursors import InvalidCursor, Position, split_page
 from core.params import positive_int
 from inbox.list_rows import ListRow, list_rows
+from inbox.models import UserProfile
 
 PAGE_SIZE = 30
 THREAD_PAGE_SIZE = 50
@@ -194,15 +196,20 @@ def numbers_of(user) -> list[BusinessNumber]:
 def conversation_for_agent(user, pk: int) -> Conversation:
     """The conversation if the user may see it; 404 otherwise (never 403: do not confirm it exists).
 
-    Its labels come with it (by name): in the same query on PostgreSQL, prefetched on SQLite (no
-    json_agg there); `conversation.labels.all()` reads none again."""
+    Its labels (by name) and the teammates it may be assigned to come with it: in the same query
+    on PostgreSQL; on SQLite (no json_agg there) the labels are prefetched and `teammates_of` asks
+    the ORM. `conversation.labels.all()` reads none again."""
     qs = conversations_for_user(user).select_related("contact", "number", "assignee").filter(pk=pk)
     if connection.vendor != "postgresql":
         conversation = qs.prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name"))).first()
     else:
-        conversation = qs.annotate(label_list=RawSQL(_labels_of_the_thread(), (), output_field=Field())).first()
+        conversation = qs.annotate(
+            label_list=RawSQL(_labels_of_the_thread(), (), output_field=Field()),
+            teammate_list=RawSQL(*_teammates_of_the_thread(), output_field=Field()),
+        ).first()
         if conversation is not None:
             _labels_kept(conversation, [Label(id=label_id, name=name) for label_id, name in conversation.label_list])
+            conversation.teammates = [Teammate(*mate) for mate in conversation.teammate_list]
     if conversation is None:
         raise Http404("no such conversation")
     return conversation
@@ -307,6 +314,48 @@ def message_for_thread(conversation: Conversation, pk: int) -> Message | None:
     return attach_reactions([message, *reactions])[0]
 
 
+@dataclass(frozen=True, slots=True)
+class Teammate:
+    """A teammate as the pages name one (full name, else username)."""
+
+    pk: int
+    username: str
+    first_name: str
+    last_name: str
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+def teammates_of(conversation: Conversation) -> list[Teammate]:
+    """Who may be assigned the thread, by username: read with it by conversation_for_agent, else now."""
+    kept = getattr(conversation, "teammates", None)
+    if kept is not None:
+        return kept
+    return [Teammate(u.pk, u.username, u.first_name, u.last_name) for u in teammates_for(conversation)]
+
+
+def _teammates_of_the_thread() -> tuple[str, tuple]:
+    """teammates_for in SQL, of the thread the outer query reads, as a JSON list ordered by
+    username (tests/inbox/test_inbox_pages.py holds the two equal over every kind of user)."""
+    User = get_user_model()
+    users, conversations = User._meta.db_table, Conversation._meta.db_table
+    groups, user_groups = Group._meta.db_table, User.groups.through._meta.db_table
+    members, profiles = BusinessNumber.members.through._meta.db_table, UserProfile._meta.db_table
+    sql = f"""COALESCE((
+        SELECT json_agg(json_build_array(u.id, u.username, u.first_name, u.last_name) ORDER BY u.username)
+          FROM {users} u
+         WHERE u.is_active AND (
+               u.is_superuser
+            OR EXISTS (SELECT 1 FROM {members} m
+                        WHERE m.user_id = u.id AND m.businessnumber_id = {conversations}.number_id)
+            OR EXISTS (SELECT 1 FROM {user_groups} ug JOIN {groups} g ON g.id = ug.group_id
+                        WHERE ug.user_id = u.id
+                          AND (g.name = %s OR (g.name = %s AND EXISTS (
+                                 SELECT 1 FROM {profiles} p WHERE p.user_id = u.id AND p.all_numbers)))))), '[]')"""
+    return sql, (roles.ADMIN, roles.AGENT)
+
+
 def teammates_for(conversation: Conversation) -> QuerySet:
     """People who may be assigned this thread: its number's agents, all-number agents, admins."""
     User = get_user_model()
@@ -314,8 +363,8 @@ def teammates_for(conversation: Conversation) -> QuerySet:
         User.objects.filter(is_active=True)
         .filter(
             Q(business_numbers=conversation.number_id)
-            | Q(profile__all_numbers=True, groups__name__in=["agent", "admin"])
-            | Q(groups__name="admin")
+            | Q(profile__all_numbers=True, groups__name__in=[roles.AGENT, roles.ADMIN])
+            | Q(groups__name=roles.ADMIN)
             | Q(is_superuser=True)
         )
         .distinct()

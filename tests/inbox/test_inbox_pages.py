@@ -175,10 +175,10 @@ def test_the_thread_pane_runs_a_fixed_number_of_queries(client, agent, number, r
 
 
 # session, user with profile, groups and permissions (one query), the conversation (with contact, number,
-# assignee and labels), the messages (with sender and quote), the teammates to assign, the
+# assignee, labels and the teammates to assign), the messages (with sender and quote), the
 # reply's price (2 while the number's free tier lasts), the customer pane's other threads, labels,
 # language, notes and the thread's history (one statement, inbox/customer_pane.py).
-QUERIES_ON_THE_THREAD_PANE = 8
+QUERIES_ON_THE_THREAD_PANE = 7
 
 
 # session, user with profile (time zone), groups (role) and permissions in one (inbox/auth_backend.py), the
@@ -445,3 +445,31 @@ def test_the_pages_speak_german(client, agent, number):
     html = client.get(f"/inbox/c/{conversation.pk}/").content.decode()
     assert "<h1>Posteingang</h1>" in html
     assert "geschlossen; nur freigegebene Vorlagen" in html
+
+
+@pytest.mark.django_db
+def test_the_teammates_read_with_the_thread_are_the_ones_the_orm_finds(agent, teammate, outsider, admin_user, finance):
+    """On PostgreSQL the teammates to assign come with the thread (inbox.queries, one query); they
+    are queries.teammates_for's, over every kind of user: the number's agents, an agent of another
+    number, an agent of every number, admins, a superuser without a role, finance people (of every
+    number too), and people who may no longer sign in."""
+    from django.contrib.auth import get_user_model
+
+    from inbox import queries
+    from inbox.services import user_create_or_update
+
+    conversation = chat(agent.business_numbers.get(), text="Hallo")
+    user_create_or_update(username="all-numbers", role="agent", number_ids=[])
+    user_create_or_update(username="finance-everywhere", role="finance")
+    gone = user_create_or_update(username="gone", role="admin")
+    gone.is_active = False
+    gone.save()
+    get_user_model().objects.create_superuser("root")
+    teammate.first_name, teammate.last_name = "Bob", "Baker"
+    teammate.save()
+    read = queries.conversation_for_agent(admin_user, conversation.pk)
+    assert read.teammates == [
+        queries.Teammate(u.pk, u.username, u.first_name, u.last_name) for u in queries.teammates_for(conversation)
+    ]
+    assert [mate.username for mate in read.teammates] == ["ada", "alice", "all-numbers", "bob", "root"]
+    assert read.teammates[3].get_full_name() == "Bob Baker"
