@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "inbox.middleware.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "inbox.middleware.ReadsPlannedOnceMiddleware",
     "inbox.middleware.DatabaseUnavailableMiddleware",
     "inbox.middleware.UserTimezoneMiddleware",
     "inbox.middleware.ErrorPagesInRequestThreadMiddleware",

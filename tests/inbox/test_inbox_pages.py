@@ -174,17 +174,19 @@ def test_the_thread_pane_runs_a_fixed_number_of_queries(client, agent, number, r
     assert all(text in html for text in ("intern", "order_update", "weg", "nie", "gleich", "Download failed"))
 
 
-# session, user with profile, groups and permissions (one query), the conversation (with contact, number,
+# the read plans' SET LOCAL (inbox.middleware.ReadsPlannedOnceMiddleware; in production its BEGIN and
+# COMMIT too), session, user with profile, groups and permissions (one query), the conversation (with contact, number,
 # assignee, labels and the teammates to assign), the messages (with sender and quote), the
 # reply's price (2 while the number's free tier lasts), the customer pane's other threads, labels,
 # language, notes and the thread's history (one statement, inbox/customer_pane.py).
-QUERIES_ON_THE_THREAD_PANE = 7
+QUERIES_ON_THE_THREAD_PANE = 8
 
 
-# session, user with profile (time zone), groups (role) and permissions in one (inbox/auth_backend.py), the
+# the read plans' SET LOCAL, session, user with profile (time zone), groups (role) and permissions in one
+# (inbox/auth_backend.py), the
 # ids of the page's threads, what their rows show (labels and last message included,
 # inbox/list_rows.py), the numbers for the filter, the saved answers.
-QUERIES_ON_THE_LIST_PAGE = 6
+QUERIES_ON_THE_LIST_PAGE = 7
 
 
 # --- access --------------------------------------------------------------------------------------
