@@ -211,14 +211,20 @@ def searching() -> Iterator[None]:
     PostgreSQL cannot estimate a prefix query ("wagner:*"): it expects tens of thousands of
     matching messages and starts parallel workers, whose start costs more than the scan of the
     few messages there are (an order number: 28 ms with workers, 10 ms without, bench/inbox.py's
-    data). SET LOCAL needs a transaction: one of its own, or the caller's.
+    data). And each run is planned for its own words, even inside a page that lets PostgreSQL
+    reuse plans (inbox.middleware.ReadsPlannedOnceMiddleware): one plan for every word made a
+    common word's search 149 ms at p50 instead of about 30. SET LOCAL (set_config's `true`)
+    needs a transaction: one of its own, or the caller's; it lasts until that one ends.
     """
     if connection.vendor != "postgresql":
         yield
         return
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            cursor.execute(
+                "SELECT set_config('max_parallel_workers_per_gather', '0', true),"
+                " set_config('plan_cache_mode', 'force_custom_plan', true)"
+            )
         yield
 
 

@@ -28,6 +28,7 @@ from core.params import positive_int
 from inbox import customer_pane, queries
 from inbox.access import capability_required
 from inbox.forms import ReplyForm, StatusForm
+from inbox.middleware import reads_planned_once
 from inbox.presenters import row_context, thread_context
 from inbox.templatetags.inbox_tags import is_image
 
@@ -106,6 +107,7 @@ def _header_response(request: HttpRequest, conversation: Conversation) -> HttpRe
 # --- pages ---------------------------------------------------------------------------------------
 
 
+@reads_planned_once
 @require_GET
 @capability_required("work_inbox")
 def index(request: HttpRequest) -> HttpResponse:
@@ -117,6 +119,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "inbox/index.html", context)
 
 
+@reads_planned_once
 @require_GET
 @capability_required("work_inbox")
 def thread(request: HttpRequest, pk: int) -> HttpResponse:
@@ -148,6 +151,7 @@ def thread(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "inbox/index.html", context)
 
 
+@reads_planned_once
 @require_GET
 @capability_required("work_inbox")
 def older_messages(request: HttpRequest, pk: int) -> HttpResponse:

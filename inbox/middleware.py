@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import zoneinfo
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.handlers.exception import get_exception_response, response_for_exception
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -116,18 +115,24 @@ class DatabaseUnavailableMiddleware:
         return None
 
 
+def reads_planned_once(view):
+    """Mark a page that only reads (but for marking a thread read) for ReadsPlannedOnceMiddleware."""
+    view.reads_planned_once = True
+    return view
+
+
 class ReadsPlannedOnceMiddleware:
-    """A page that only reads lets PostgreSQL reuse the plans of its prepared statements.
+    """The inbox's list and thread pages let PostgreSQL reuse the plans of their prepared statements.
 
     Every connection plans each run of a statement for its own values (config/env.py: a plan
-    made once cannot use the queues' partial indexes, whose conditions name a value). For the
+    made once cannot use the queues' partial indexes, whose conditions name a value). For these
     pages' reads that planning was most of PostgreSQL's work: over a thread pane's statements,
-    3.2 ms of planning against 1.2 ms of execution (bench/inbox.py's data). A GET or HEAD of
-    someone signed in therefore runs in one transaction that allows reused plans for its own
-    statements only (SET LOCAL ends with the transaction): the session, the user and the page's
-    reads; work a page leaves for after its commit (a read receipt) is planned per run. Writes
-    and the queues' claims, which run in POSTs and in the workers, are planned per run as before.
-    A body streamed after the view returns (the CSV export) is read outside it, as before.
+    3.2 ms of planning against 1.2 ms of execution (bench/inbox.py's data). A GET of a view
+    marked `reads_planned_once` therefore runs in one transaction that allows reused plans for
+    its own statements only (SET LOCAL ends with the transaction): the session, the user and
+    the page's reads; work the page leaves for after its commit (a read receipt) is planned per
+    run. Opt-in, not every GET: a reused plan does not know how common a searched word is
+    (conversations.selectors.searching plans a search per run again), nor how long a month is.
 
     Outside DatabaseUnavailableMiddleware, which first reads the user: so a database that is
     down is answered 503 here too, when the transaction starts or commits.
@@ -137,7 +142,7 @@ class ReadsPlannedOnceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not self._reads_as_someone(request) or connection.vendor != "postgresql":
+        if not self._marked(request) or connection.vendor != "postgresql":
             return self.get_response(request)
         try:
             # savepoint=False: inside a test's transaction, no savepoint framing around the page.
@@ -150,13 +155,14 @@ class ReadsPlannedOnceMiddleware:
             return database_unavailable(request)
 
     @staticmethod
-    def _reads_as_someone(request) -> bool:
-        """A GET or HEAD of a signed-in person (a session cookie) or of a business system (a token).
-        Others read nothing they would share a transaction for, and /healthz checks the database
-        with a connection of its own, outside the pool, which a transaction here would wait for."""
+    def _marked(request) -> bool:
         if request.method not in ("GET", "HEAD"):
             return False
-        return settings.SESSION_COOKIE_NAME in request.COOKIES or "HTTP_AUTHORIZATION" in request.META
+        try:
+            match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
+        except Resolver404:
+            return False
+        return getattr(match.func, "reads_planned_once", False)
 
 
 class ErrorPagesInRequestThreadMiddleware:

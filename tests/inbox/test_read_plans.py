@@ -1,5 +1,6 @@
-"""Pages that only read let PostgreSQL reuse their statements' plans (inbox.middleware.ReadsPlannedOnceMiddleware);
-everything else is planned for its values on every run (config/env.py)."""
+"""The inbox's list and thread pages let PostgreSQL reuse their statements' plans
+(inbox.middleware.ReadsPlannedOnceMiddleware); everything else, searches included, is planned
+for its values on every run (config/env.py)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,32 @@ def test_a_page_reads_with_reused_plans_in_its_own_transaction_and_the_mode_ends
     assert statements[:2] == ["BEGIN", SET_AUTO] and statements[-1] == "COMMIT"
     assert "django_session" in statements[2]
     assert plan_mode() == "force_custom_plan"  # SET LOCAL: the pooled connection goes back as it came
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_inside_the_list_page_is_planned_for_its_words(client, agent, number):
+    from conversations.selectors import searching
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(SET_AUTO)
+        with searching():
+            assert plan_mode() == "force_custom_plan"
+    chat(number, text="Rechnung 4711")
+    client.force_login(agent)
+    with CaptureQueriesContext(connection) as captured:
+        assert "Rechnung" in client.get("/inbox/", {"q": "rechnung"}).content.decode()
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert SET_AUTO in statements and any("force_custom_plan" in sql for sql in statements)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_not_marked_and_posts_are_planned_per_run(client, agent, admin_user, number):
+    client.force_login(admin_user)
+    for path in ("/settings/", "/billing/", "/healthz"):
+        with CaptureQueriesContext(connection) as captured:
+            client.get(path)
+        assert SET_AUTO not in [query["sql"] for query in captured.captured_queries], path
 
 
 @pytest.mark.django_db(transaction=True)
