@@ -1,10 +1,12 @@
-"""{% conversation_row %} and {% message_item %}: the list row and the message bubble (inbox.fragments)."""
+"""{% conversation_row %}, {% message_item %} and {% thread_header %}: the list row and the message
+bubble (inbox.fragments), and the thread's header (inbox.thread_header)."""
 
 from __future__ import annotations
 
 from django import template
 
 from inbox import fragments
+from inbox.thread_header import thread_header as header
 
 register = template.Library()
 
@@ -27,6 +29,22 @@ def message_items(context, messages):
 @register.simple_tag(takes_context=True)
 def message_item(context, message):
     return fragments.message_item(message, **_bubble_context(context))
+
+
+@register.simple_tag(takes_context=True)
+def thread_header(context):
+    return header(
+        conversation=context["conversation"],
+        contact=context["contact"],
+        win=context["win"],
+        teammates=context.get("teammates") or (),
+        user=context.get("user"),
+        snooze_choices=context.get("snooze_choices") or (),
+        list_qs=context.get("list_qs") or "",
+        oob=context.get("oob") or "",
+        action_error=context.get("action_error") or "",
+        csrf_token=context.get("csrf_token"),
+    )
 
 
 def _bubble_context(context) -> dict:
