@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -88,18 +88,13 @@ def templates_usable(*, waba_id: str, language_first: str = "", include_marketin
     qs = _sendable(Template.objects.filter(waba_id=waba_id)).select_related("sending_version")
     if not include_marketing:
         qs = qs.exclude(category=Category.MARKETING)
+    templates = list(qs.order_by("name", "language"))
     base = normalise_language(language_first or "").split("_")[0]
     if base:
-        qs = qs.annotate(
-            language_rank=Case(
-                When(Q(language=base) | Q(language__startswith=f"{base}_"), then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            )
-        ).order_by("language_rank", "name", "language")
-    else:
-        qs = qs.order_by("name", "language")
-    return list(qs)
+        # The customer's language first, by a stable sort of the few templates a number has:
+        # ranked in SQL (CASE WHEN), the query cost the thread pane more to build than to run.
+        templates.sort(key=lambda template: template.language != base and not template.language.startswith(f"{base}_"))
+    return templates
 
 
 def template_usable(*, waba_id: str, pk: int) -> Template | None:
