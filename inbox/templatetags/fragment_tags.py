@@ -1,11 +1,12 @@
-"""{% conversation_row %}, {% message_item %} and {% thread_header %}: the list row and the message
-bubble (inbox.fragments), and the thread's header (inbox.thread_header)."""
+"""{% conversation_row %}, {% message_item %}, {% thread_header %} and {% customer_pane %}: the list
+row and the message bubble (inbox.fragments), the thread's header (inbox.thread_header) and the
+customer pane (inbox.customer_pane_html)."""
 
 from __future__ import annotations
 
 from django import template
 
-from inbox import fragments
+from inbox import customer_pane_html, fragments
 from inbox.thread_header import thread_header as header
 
 register = template.Library()
@@ -44,6 +45,42 @@ def thread_header(context):
         oob=context.get("oob") or "",
         action_error=context.get("action_error") or "",
         csrf_token=context.get("csrf_token"),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def customer_pane(context):
+    return customer_pane_html.customer_pane(
+        conversation=context["conversation"],
+        contact=context["contact"],
+        win=context["win"],
+        contact_language=context.get("contact_language") or "",
+        contact_labels=context.get("contact_labels") or (),
+        thread_history=context.get("thread_history") or (),
+        other_conversations=context.get("other_conversations") or (),
+        contact_notes=context.get("contact_notes") or (),
+        name_error=context.get("name_error") or "",
+        name_typed=context.get("name_typed") or "",
+        oob=context.get("oob") or False,
+        csrf_token=context.get("csrf_token"),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def customer_pane_labels(context):
+    return customer_pane_html.pane_labels(
+        conversation=context["conversation"],
+        contact_labels=context.get("contact_labels") or (),
+        part_oob=context.get("part_oob") or False,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def customer_pane_history(context):
+    return customer_pane_html.pane_history(
+        conversation=context["conversation"],
+        thread_history=context.get("thread_history") or (),
+        part_oob=context.get("part_oob") or False,
     )
 
 

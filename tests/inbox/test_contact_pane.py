@@ -354,3 +354,40 @@ def test_the_one_statement_and_the_orm_read_the_same_pane(agent, admin_user, tea
     assert [entry.label for entry in history[:8]] == list("hgfedcba") and len(history) == 10
     assert [entry.kind for entry in history[8:]] == ["reopened", "snoozed"]
     assert history[8].actor is None and history[9].actor is None and history[9].snooze_until == later
+
+
+@pytest.mark.django_db
+def test_the_pane_escapes_what_people_typed_and_keeps_note_lines(client, agent, number):
+    """The pane is written in Python (inbox/customer_pane_html.py): every value escaped."""
+    conversation = write(number, "Hallo", name="Petra <b>")
+    ContactNote.objects.create(contact=conversation.contact, author=agent, text="erste Zeile\n<script>x</script>")
+    services.conversation_label_add(conversation=conversation, name="a&b", by=agent)
+    client.force_login(agent)
+    html = client.get(f"/inbox/c/{conversation.pk}/contact/").content.decode()
+    assert "<script>x" not in html and "erste Zeile<br>&lt;script&gt;x&lt;/script&gt;" in html
+    assert "<strong>Petra &lt;b&gt;</strong>" in html and '<span class="label-chip">a&amp;b</span>' in html
+
+
+@pytest.mark.django_db
+def test_a_customer_known_by_username_only_shows_it_instead_of_a_number(client, agent, number):
+    from conversations.models import Contact, Conversation
+
+    contact = Contact.objects.create(user_id="US.4711", username="petra_m")
+    conversation = Conversation.objects.create(number=number, contact=contact)
+    client.force_login(agent)
+    html = client.get(f"/inbox/c/{conversation.pk}/contact/").content.decode()
+    assert "hidden by WhatsApp (username only)" in html and "<dd>@petra_m</dd>" in html
+
+
+@pytest.mark.django_db
+def test_after_a_header_action_only_the_panes_labels_and_history_swap(client, agent, number):
+    conversation = write(number, "Hallo")
+    client.force_login(agent)
+    html = client.post(
+        f"/inbox/c/{conversation.pk}/labels/", {"name": "vip"}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert f'<p id="contact-labels-{conversation.pk}" hx-swap-oob="true"><span class="label-chip">vip</span>' in html
+    assert (
+        f'<ul id="contact-history-{conversation.pk}" class="contact-others contact-history" hx-swap-oob="true">' in html
+    )
+    assert 'id="contact-pane"' not in html
