@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import template
 
 from inbox import customer_pane_html, fragments
+from inbox.thread_composer import thread_composer as composer
 from inbox.thread_header import thread_header as header
 
 register = template.Library()
@@ -46,6 +47,11 @@ def thread_header(context):
         action_error=context.get("action_error") or "",
         csrf_token=context.get("csrf_token"),
     )
+
+
+@register.simple_tag(takes_context=True)
+def thread_composer(context):
+    return composer(context.flatten())
 
 
 @register.simple_tag(takes_context=True)
