@@ -8,8 +8,11 @@ year, with words to search. The rows are built in SQL (`INSERT ... SELECT genera
 with the message indexes dropped and rebuilt once afterwards (as a restore would), then ANALYZE.
 
 An agent of all three numbers signs in over HTTP; wrk (bench/inbox.lua) then requests each page
-for --seconds, one request at a time (the agent waits for each page; --connections 2 asks as two
-agents at once), rotating over many URLs of that kind: the list (first page, and later pages
+for --warmup seconds, not counted (a server that has been up: its pooled connections have
+prepared the page's statements and PostgreSQL has settled on their plans; the threads asked for
+then are others than those measured), and for --seconds, one request at a time (the agent
+waits for each page; --connections 2 asks as two agents at once), rotating over many URLs of
+that kind: the list (first page, and later pages
 through the cursor), a thread, and the search (a word in most threads' messages, an order
 number found in three threads, a surname thousands of contacts share, a phone-number
 prefix). Each page's query count is taken through Django's test client
@@ -25,7 +28,7 @@ time in Django (test client, average of 5). --explain also prints the plan of ea
 slowest query (EXPLAIN ANALYZE) on stderr. Goals (issue 10): list and
 thread p95 <= 30 ms, search <= 100 ms, the same query count at both sizes.
 
-    python bench/inbox.py [--seconds 10] [--connections 1] [--keep]
+    python bench/inbox.py [--seconds 10] [--warmup 3] [--connections 1] [--keep]
 
 --keep reuses the loaded databases (BENCH_INBOX_DATABASE_URL, default inbox_bench_inbox, and
 BENCH_INBOX_SMALL_DATABASE_URL, default inbox_bench_inbox_small).
@@ -254,26 +257,32 @@ def fill(url: str, *, conversations: int, messages: int, contacts: int) -> None:
 # --- the pages -----------------------------------------------------------------------------------
 
 
-def page_urls(url: str) -> dict[str, list[str]]:
-    """Many URLs per page kind, so the run is not one cached row set."""
+def page_urls(url: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Many URLs per page kind, so the run is not one cached row set; and those the warm-up asks
+    for. Threads are drawn anew on each run, 500 to measure and 200 others to warm up with: each
+    thread the measured run asks for is shown for the first time."""
     with psycopg.connect(url) as conn:
         open_rows = conn.execute(
             "SELECT last_message_at, id FROM conversations_conversation WHERE status = 'open'"
             " ORDER BY last_message_at DESC NULLS FIRST, id DESC"
         ).fetchall()
-        sample = conn.execute("SELECT id FROM conversations_conversation ORDER BY random() LIMIT 500")
-        threads = [row[0] for row in sample]
+        drawn = conn.execute("SELECT id FROM conversations_conversation ORDER BY random() LIMIT 700")
+        sample = [row[0] for row in drawn]
     # Later pages: the cursor after rows 30, 60, ... up to deep in the list (an agent scrolling back).
     step = max(30, len(open_rows) // 200)
     cursors = [cursor_encode(*open_rows[i]) for i in range(29, len(open_rows) - 1, step)]
-    return {
-        "list_first_page": ["/inbox/"],
-        "list_later_page": [f"/inbox/?cursor={c}" for c in cursors],
-        "thread": [f"/inbox/c/{pk}/" for pk in threads],
-        # What a click on a list row asks for (htmx): the thread and the customer pane, not the list.
-        "thread_pane": [f"/inbox/c/{pk}/ thread-pane" for pk in threads],
-        **{name: [f"/inbox/?q={quote(q)}"] for name, q in SEARCHES.items()},
-    }
+
+    def kinds(threads: list[int]) -> dict[str, list[str]]:
+        return {
+            "list_first_page": ["/inbox/"],
+            "list_later_page": [f"/inbox/?cursor={c}" for c in cursors],
+            "thread": [f"/inbox/c/{pk}/" for pk in threads],
+            # What a click on a list row asks for (htmx): the thread and the customer pane, not the list.
+            "thread_pane": [f"/inbox/c/{pk}/ thread-pane" for pk in threads],
+            **{name: [f"/inbox/?q={quote(q)}"] for name, q in SEARCHES.items()},
+        }
+
+    return kinds(sample[:500]), kinds(sample[500:])
 
 
 def _first_row(html: str) -> str:
@@ -394,6 +403,7 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=60_000)
     parser.add_argument("--small", type=int, default=1_000, help="threads in the query-count comparison")
     parser.add_argument("--seconds", type=int, default=10, help="per page")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds per page asked before, not counted (0: none)")
     parser.add_argument("--connections", type=int, default=1, help="agents asking at once (see bench/host.py)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pages", default="", help="only these pages, comma-separated")
@@ -418,7 +428,7 @@ def main() -> None:
             keep=args.keep,
         )
 
-    urls = page_urls(DATABASE_URL)
+    urls, warmup_urls = page_urls(DATABASE_URL)
     if args.pages:
         urls = {name: paths for name, paths in urls.items() if name in args.pages.split(",")}
     port = free_port()
@@ -439,6 +449,10 @@ def main() -> None:
                 later = requests.get(base + paths[0], headers={"Cookie": cookie}, timeout=30).text
                 if _first_row(later) == _first_row(first_page):
                     raise RuntimeError(f"{paths[0]}: the cursor was not read (the first page came back)")
+            if args.warmup:
+                # A server that has been up: each pooled connection has prepared the page's
+                # statements and PostgreSQL has settled on their plans (inbox.middleware).
+                wrk(base, warmup_urls[name], cookie, seconds=args.warmup, connections=args.connections, workdir=workdir)
             before, workers_before = cpu_times(), children_cpu(server.pid)
             result = wrk(base, paths, cookie, seconds=args.seconds, connections=args.connections, workdir=workdir)
             stolen = stolen_share(before, cpu_times())
@@ -447,7 +461,7 @@ def main() -> None:
             emit(
                 f"{name}_p95", result["p95_ms"], "ms", p50_ms=result["p50_ms"], p99_ms=result["p99_ms"],
                 requests_per_s=round(result["requests"] / result["seconds"], 1), non_2xx=int(result["non_2xx"]),
-                urls=len(paths), bytes=size, connections=args.connections, goal_ms=goal,
+                urls=len(paths), bytes=size, connections=args.connections, goal_ms=goal, warmup_s=args.warmup,
                 load_average=round(os.getloadavg()[0], 1), cpu_stolen=stolen, busiest_worker=busiest,
             )  # fmt: skip
     finally:
