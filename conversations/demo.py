@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from conversations import services
 from conversations.models import BusinessNumber, Conversation, Message
+from whatsapp.demo import DEMO_CHATS
 from whatsapp.schemas import ContactProfile, InboundMessage
 
 CANNED = {
@@ -23,69 +24,18 @@ CANNED = {
     "tracking": "Ihre Sendungsnummer finden Sie in der Versandbestätigung per E-Mail.",
 }
 
+# What the team did in each of the demo's chats (whatsapp/demo.py has what was written, and when).
+STATES = {
+    "de-open": {"labels": ["Bestellung"], "assign": True},
+    "de-closed": {"labels": ["Rechnung"]},
+    "de-resolved": {"status": "resolved"},
+    "de-optout": {},
+    "br-snoozed": {"status": "snoozed", "labels": ["International"]},
+    "gb-failed": {"failed": True, "note": "Customer called as well, address is in the CRM."},
+    "us-open": {"labels": ["VIP"]},
+}
 # key, number name, wa_id, profile name, [(hours ago, from customer?, text)], state
-CHATS = [
-    (
-        "de-open",
-        "Support DE",
-        "4915112345678",
-        "Jana Schmidt",
-        [
-            (3, True, "Hallo, wo ist meine Bestellung 4711?"),
-            (2.5, False, "Hallo Jana, wir sehen nach!"),
-            (1, True, "Danke, ich warte."),
-        ],
-        {"labels": ["Bestellung"], "assign": True},
-    ),
-    (
-        "de-closed",
-        "Support DE",
-        "4917612345670",
-        "Max Müller",
-        [(30, True, "Kann ich meine Rechnung als PDF bekommen?"), (29, False, "Natürlich, ich schicke sie Ihnen.")],
-        {"labels": ["Rechnung"]},
-    ),
-    (
-        "de-resolved",
-        "Support DE",
-        "4930901820",
-        "Erika Mustermann",
-        [(50, True, "Danke für die schnelle Hilfe!"), (49, False, "Gern geschehen!")],
-        {"status": "resolved"},
-    ),
-    (
-        "de-optout",
-        "Support DE",
-        "4915298765432",
-        "Paul Becker",
-        [(5, True, "Bitte keine Werbung mehr"), (4.9, True, "Abmelden!")],
-        {},
-    ),
-    (
-        "br-snoozed",
-        "Support DE",
-        "5511987654321",
-        "Ana Souza",
-        [(2, True, "Olá, vocês entregam no Brasil?")],
-        {"status": "snoozed", "labels": ["International"]},
-    ),
-    (
-        "gb-failed",
-        "Support UK",
-        "447700900123",
-        "Oliver Twist",
-        [(6, True, "Hi, can I change my delivery address?"), (5.5, False, "Sure, what is the new address?")],
-        {"failed": True, "note": "Customer called as well, address is in the CRM."},
-    ),
-    (
-        "us-open",
-        "Support UK",
-        "14155550123",
-        "Emily Johnson",
-        [(0.5, True, "Do you ship to California?")],
-        {"labels": ["VIP"]},
-    ),
-]
+CHATS = [(*chat, STATES[chat[0]]) for chat in DEMO_CHATS]
 
 
 @transaction.atomic

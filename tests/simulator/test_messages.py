@@ -199,3 +199,27 @@ def graph_token() -> str:
     from .helpers import TOKEN
 
     return f"Bearer {TOKEN}"
+
+
+def test_the_demo_customers_windows_count_from_what_seed_demo_stored(make_sim, receiver):
+    """`make run` seeds the demo's chats straight into the database; the simulator, which never saw
+    those customers write, refused a reply to a thread the inbox shows open (131047). Now it counts
+    each demo customer's window from their last message in whatsapp/demo.py."""
+    from whatsapp.demo import DEMO_NUMBERS
+    from whatsapp.management.commands.simulator import demo_windows_opened
+
+    from .conftest import TOKEN
+
+    sim = make_sim(numbers={pnid: {"display_phone_number": d, "waba_id": w} for pnid, d, w, _n in DEMO_NUMBERS})
+    assert demo_windows_opened(sim) == 7
+    support_de = DEMO_NUMBERS[0][0]
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {TOKEN}"
+
+    def reply(to: str) -> list[dict]:
+        body = {"messaging_product": "whatsapp", **text_to("Hallo!", to=to)}
+        wamid = session.post(f"{sim.url}/v26.0/{support_de}/messages", json=body, timeout=5).json()["messages"][0]["id"]
+        return wait_for(lambda: receiver.statuses(wamid), what="a status")
+
+    assert reply("+4915112345678")[0]["status"] == "sent"  # Jana Schmidt wrote an hour ago
+    assert reply("+4917612345670")[0]["errors"][0]["code"] == 131047  # Max Müller, 30 hours ago

@@ -375,6 +375,13 @@ class Engine(TemplateControls):
             )
         self._post("user_preferences", envelope)
 
+    def customer_wrote_before(self, *, phone_number_id: str, wa_id: str, name: str = "", at: float) -> None:
+        """A customer message Meta delivered before this simulator started (the demo's chats,
+        which `seed_demo` stores): their service window counts from it. No webhook is posted."""
+        with self.lock:
+            chat = self._chat(phone_number_id, wa_id, name)
+            chat.last_inbound = max(chat.last_inbound or at, at)
+
     def open_chat(self, phone_number_id: str, wa_id: str, name: str = "") -> None:
         """The phone page shows this chat now: what was delivered gets read."""
         with self.lock:

@@ -25,6 +25,23 @@ def _numbers() -> dict[str, dict]:
     return {pnid: {"display_phone_number": display, "waba_id": waba} for pnid, display, waba, _name in DEMO_NUMBERS}
 
 
+def demo_windows_opened(sim) -> int:
+    """Each demo customer's last message, as `seed_demo` stored it, counts for their window here
+    too: otherwise a reply to a demo thread the inbox shows open was refused with 131047 (the
+    simulator had never seen the customer write). Returns how many windows were set."""
+    from whatsapp.demo import DEMO_CHATS, DEMO_NUMBERS, hours_since_customer_wrote
+
+    by_name = {name: pnid for pnid, _display, _waba, name in DEMO_NUMBERS}
+    now, opened = sim.clock(), 0
+    for _key, number_name, wa_id, name, lines in DEMO_CHATS:
+        hours = hours_since_customer_wrote(lines)
+        if number_name in by_name and hours is not None:
+            at = now - hours * 3600
+            sim.customer_wrote_before(phone_number_id=by_name[number_name], wa_id=wa_id, name=name, at=at)
+            opened += 1
+    return opened
+
+
 class Command(BaseCommand):
     help = "Run the local WhatsApp Cloud API simulator and its customer phone page."
 
@@ -59,6 +76,7 @@ class Command(BaseCommand):
             auto_read=auto_read,
             numbers=numbers,
         )
+        demo_windows_opened(sim)
         try:
             sim.start(port=port, host=host)
         except OSError as exc:
