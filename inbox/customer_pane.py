@@ -29,6 +29,7 @@ from conversations.models import (
     number_shown,
 )
 from conversations.selectors import conversation_history, conversations_for_user
+from inbox.queries import Teammate
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,18 +48,6 @@ class OtherThread:
 @dataclass(frozen=True, slots=True)
 class LabelName:
     name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Teammate:
-    """A teammate as the pane names them (full name, else username)."""
-
-    username: str
-    first_name: str
-    last_name: str
-
-    def get_full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +129,11 @@ def _by_the_orm(visible: QuerySet[Conversation], conversation: Conversation) -> 
 
 
 def _named(user) -> Teammate | None:
-    return None if user is None else Teammate(user.username, user.first_name, user.last_name)
+    return None if user is None else Teammate(user.pk, user.username, user.first_name, user.last_name)
 
 
 def _teammate(names: list[str] | None) -> Teammate | None:
-    """[username, first name, last name] as the statement gives them; null for no one."""
+    """[id, username, first name, last name] as the statement gives them; null for no one."""
     return None if names is None else Teammate(*names)
 
 
@@ -152,13 +141,13 @@ def _details_sql(scope: str) -> str:
     """One statement, one row: the other threads (newest activity first), the labels of every
     thread of the customer's the reader may see (by name), the last template language sent to
     them, the newest notes about them, and this thread's latest history. Lists come as JSON arrays
-    of arrays; a teammate as [username, first name, last name], or null."""
+    of arrays; a teammate as [id, username, first name, last name], or null."""
     conversations, numbers = Conversation._meta.db_table, BusinessNumber._meta.db_table
     activities = ConversationActivity._meta.db_table
 
     def teammate(alias: str) -> str:
-        return f"""CASE WHEN {alias}.id IS NOT NULL
-                        THEN json_build_array({alias}.username, {alias}.first_name, {alias}.last_name) END"""
+        person = f"{alias}.id, {alias}.username, {alias}.first_name, {alias}.last_name"
+        return f"CASE WHEN {alias}.id IS NOT NULL THEN json_build_array({person}) END"
 
     labels, labelled = Label._meta.db_table, Conversation.labels.through._meta.db_table
     notes, users, messages = ContactNote._meta.db_table, get_user_model()._meta.db_table, Message._meta.db_table

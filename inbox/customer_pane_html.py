@@ -11,26 +11,18 @@ and only the values put into it are escaped.
 from __future__ import annotations
 
 from django.template.defaultfilters import linebreaksbr
-from django.utils import timezone
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from inbox.fragments import csrf_input
 from inbox.templatetags.history_tags import activity_sentence
-from inbox.templatetags.inbox_tags import id_url, local_format, person, window_badge
+from inbox.templatetags.inbox_tags import id_url, person, shown_time, window_badge
 from inbox.templatetags.phone_tags import phone
 
 
-class _Times:
-    """Times as the template's |date filter wrote them, in the viewer's zone and language."""
-
-    def __init__(self):
-        self.zone, self.language = timezone.get_current_timezone(), get_language()
-
-    def __call__(self, value, format_name: str) -> str:
-        return esc(local_format(timezone.localtime(value, self.zone), format_name, self.language))
+def _time(value, format_name: str) -> str:
+    return esc(shown_time(value, format_name))
 
 
 def customer_pane(
@@ -48,24 +40,24 @@ def customer_pane(
     oob=False,
     csrf_token=None,
 ) -> SafeString:
-    time, csrf = _Times(), csrf_input(csrf_token)
+    csrf = csrf_input(csrf_token)
     swap = ' hx-swap-oob="true"' if oob else ""
     return mark_safe(
         f'<aside id="contact-pane" class="pane contact-pane" aria-labelledby="contact-pane-title"{swap}>\n'
         f'  <div class="contact-scroll">\n'
         f'    <h2 id="contact-pane-title">{esc(_("Customer"))}</h2>\n'
         f'    <p class="contact-name"><strong>{esc(contact)}</strong></p>\n'
-        f"    {_names(contact, time)}\n"
+        f"    {_names(contact)}\n"
         f"{_name_form(conversation, contact, name_error, name_typed, csrf)}"
-        f"{_facts(contact, contact_language, win, time)}"
+        f"{_facts(contact, contact_language, win)}"
         f"    <h3>{esc(_('Labels'))}</h3>\n"
         f"    {pane_labels(conversation=conversation, contact_labels=contact_labels)}\n"
         f"    <h3>{esc(_('History'))}</h3>\n"
-        f"    {pane_history(conversation=conversation, thread_history=thread_history, time=time)}\n"
+        f"    {pane_history(conversation=conversation, thread_history=thread_history)}\n"
         f"    <h3>{esc(_('Other conversations'))}</h3>\n"
-        f"{_others(other_conversations, time)}"
+        f"{_others(other_conversations)}"
         f"    <h3>{esc(_('Notes about the customer'))}</h3>\n"
-        f"{_notes(conversation, contact_notes, csrf, time)}"
+        f"{_notes(conversation, contact_notes, csrf)}"
         f"  </div>\n"
         f"</aside>"
     )
@@ -79,13 +71,12 @@ def pane_labels(*, conversation, contact_labels=(), part_oob=False) -> SafeStrin
     return mark_safe(f'<p id="contact-labels-{conversation.pk}"{swap}>{chips}</p>')
 
 
-def pane_history(*, conversation, thread_history=(), part_oob=False, time=None) -> SafeString:
+def pane_history(*, conversation, thread_history=(), part_oob=False) -> SafeString:
     """This thread's latest changes, newest first (`#contact-history-<pk>`)."""
-    time = time or _Times()
     swap = ' hx-swap-oob="true"' if part_oob else ""
     entries = "".join(
         f"      <li>{esc(activity_sentence(entry))} "
-        f'<span class="muted small">· {time(entry.at, "SHORT_DATETIME_FORMAT")}</span></li>\n'
+        f'<span class="muted small">· {_time(entry.at, "SHORT_DATETIME_FORMAT")}</span></li>\n'
         for entry in thread_history
     )
     entries = entries or f'      <li class="muted">{esc(_("No changes yet."))}</li>\n'
@@ -94,7 +85,7 @@ def pane_history(*, conversation, thread_history=(), part_oob=False, time=None) 
     )
 
 
-def _names(contact, time: _Times) -> str:
+def _names(contact) -> str:
     """The profile name beside a name the team set, and who set it."""
     shown = ""
     if contact.name and contact.profile_name and contact.profile_name != contact.name:
@@ -103,7 +94,7 @@ def _names(contact, time: _Times) -> str:
     if contact.name_set_at:
         sentence = _("Name set by %(who)s, %(time)s") % {
             "who": esc(person(contact.name_set_by) or "—"),
-            "time": time(contact.name_set_at, "SHORT_DATETIME_FORMAT"),
+            "time": _time(contact.name_set_at, "SHORT_DATETIME_FORMAT"),
         }
         shown += f'<p class="muted small">{sentence}</p>'
     return shown
@@ -138,7 +129,7 @@ def _name_form(conversation, contact, name_error: str, name_typed: str, csrf: st
     )
 
 
-def _facts(contact, contact_language: str, win: dict, time: _Times) -> str:
+def _facts(contact, contact_language: str, win: dict) -> str:
     if contact.wa_id:
         number = esc(phone(contact.wa_id))
     else:
@@ -153,7 +144,7 @@ def _facts(contact, contact_language: str, win: dict, time: _Times) -> str:
     if contact.marketing_opted_out:
         since = _("%(source)s, %(time)s") % {
             "source": esc(contact.get_marketing_opt_out_source_display()),
-            "time": time(contact.marketing_opted_out_at, "DATETIME_FORMAT"),
+            "time": _time(contact.marketing_opted_out_at, "DATETIME_FORMAT"),
         }
         marketing = f'<span class="badge closed">{esc(_("opted out"))}</span> <span class="small">{since}</span>'
     else:
@@ -171,12 +162,12 @@ def _facts(contact, contact_language: str, win: dict, time: _Times) -> str:
     )
 
 
-def _others(other_conversations, time: _Times) -> str:
+def _others(other_conversations) -> str:
     items = ""
     for other in other_conversations:
         when = ""
         if other.last_message_at:
-            when = f' <span class="muted small">{time(other.last_message_at, "SHORT_DATE_FORMAT")}</span>'
+            when = f' <span class="muted small">{_time(other.last_message_at, "SHORT_DATE_FORMAT")}</span>'
         items += (
             f'        <li><a href="{id_url("inbox:thread", other.pk)}">{esc(other.number)}</a> '
             f'<span class="badge status-{esc(other.status)}">{esc(other.get_status_display())}</span>{when}</li>\n'
@@ -185,13 +176,13 @@ def _others(other_conversations, time: _Times) -> str:
     return f'    <ul class="contact-others">\n{items}    </ul>\n'
 
 
-def _notes(conversation, contact_notes, csrf: str, time: _Times) -> str:
+def _notes(conversation, contact_notes, csrf: str) -> str:
     pk = conversation.pk
     url = id_url("inbox:contact-note", pk)
     notes = "".join(
         f"        <li><p>{linebreaksbr(note.text, autoescape=True)}</p>"
         f'<span class="muted small">{esc(person(note.author) or "—")} · '
-        f"{time(note.created_at, 'SHORT_DATETIME_FORMAT')}</span></li>\n"
+        f"{_time(note.created_at, 'SHORT_DATETIME_FORMAT')}</span></li>\n"
         for note in contact_notes
     )
     placeholder = esc(_("Seen by your team in every conversation with this customer."))

@@ -12,16 +12,14 @@ into it are escaped.
 from __future__ import annotations
 
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from billing.templatetags.billing_tags import money
 from inbox.fragments import csrf_input
-from inbox.templatetags.inbox_tags import id_url, iso, local_format, type_label
+from inbox.templatetags.inbox_tags import id_url, iso, shown_time, type_label
 
 
 def thread_composer(context: dict) -> SafeString:
@@ -54,7 +52,7 @@ def _closed_note(win: dict) -> str:
     if win["never"]:
         why = esc(_("The customer has not written to this number yet. Only approved templates can be sent."))
     else:
-        closed = local_format(timezone.localtime(win["expires_at"]), "DATETIME_FORMAT", get_language())
+        closed = shown_time(win["expires_at"], "DATETIME_FORMAT")
         why = _("The customer's 24-hour window closed at %(time)s; only approved templates can be sent now.") % {
             "time": esc(closed)
         }

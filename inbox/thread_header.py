@@ -10,14 +10,12 @@ sentence of a {% blocktranslate %} is trusted and only the values put into it ar
 
 from __future__ import annotations
 
-from django.utils import timezone
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from inbox.fragments import csrf_input
-from inbox.templatetags.inbox_tags import id_url, initial, local_format, window_badge
+from inbox.templatetags.inbox_tags import id_url, initial, shown_time, window_badge
 from inbox.templatetags.phone_tags import phone
 
 
@@ -34,10 +32,8 @@ def thread_header(
     action_error: str = "",
     csrf_token=None,
 ) -> SafeString:
-    language, zone = get_language(), timezone.get_current_timezone()
-
     def time(value) -> str:
-        return esc(local_format(timezone.localtime(value, zone), "DATETIME_FORMAT", language))
+        return esc(shown_time(value, "DATETIME_FORMAT"))
 
     pk = conversation.pk
     target = f"#thread-{pk}-header"

@@ -239,6 +239,12 @@ def _viewer() -> tuple:
     return timezone.get_current_timezone(), get_language()
 
 
+def shown_time(value: datetime, format_name: str) -> str:
+    """{{ value|date:format_name }} of an aware time, in the viewer's zone and language (not escaped)."""
+    zone, language = _viewer()
+    return local_format(timezone.localtime(value, zone), format_name, language)
+
+
 @register.simple_tag
 def time_element(value: datetime | None, style: str = "list") -> str:
     """<time datetime=... title=...> with the local ISO time, the locale's full date and time as
